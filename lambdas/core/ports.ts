@@ -1,0 +1,162 @@
+/**
+ * Ports: the capabilities the core needs from the outside world. Adapters (lambdas/adapters/*) implement them;
+ * runtime wiring (lambdas/runtime/*) builds one set per runtime. Tests swap in in-memory versions.
+ * Nothing here imports AWS.
+ */
+import type {
+  CampaignAccounting,
+  CampaignStatus,
+  Consent,
+  DeliveryStatus,
+  OutboundEmail,
+  Subscriber,
+  SubscriberStatus,
+} from './model.ts';
+
+/** Injected clock, so expiry and rate limits are testable. */
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** Outcome of a conditional write on a subscriber. Outcomes are values; faults are thrown errors. */
+export type SubscriberWriteOutcome =
+  | { kind: 'changed'; subscriber: Subscriber }
+  | { kind: 'unchanged'; subscriber?: Subscriber }
+  | { kind: 'not-found' };
+
+/** One page of confirmed subscribers, read from the sparse GSI. */
+export interface SubscriberPage {
+  items: Array<Pick<Subscriber, 'email' | 'name'>>;
+  /** Opaque cursor to resume after this page; absent on the last page. */
+  cursor?: string;
+}
+
+/**
+ * Subscribers, keyed by normalized email. Every state change is a single conditional write: no read-modify-write.
+ * Reads ignore `pending` records whose `expiresAt` has passed (TTL deletion lags by up to two days).
+ */
+export interface SubscriberRepository {
+  get(email: string): Promise<Subscriber | undefined>;
+  /** Strongly consistent status read, used by the send worker just before claiming a delivery. */
+  getStatus(email: string): Promise<SubscriberStatus | undefined>;
+  /**
+   * Create a pending record, or refresh an existing pending/unsubscribed one (never downgrades `confirmed`,
+   * `bounced` or `complained`). `mayResend` is true only when the conditional write also moved
+   * `confirmationSentAt` forward (at most one confirmation email per address per `resendAfterSeconds`).
+   */
+  upsertPending(input: {
+    email: string;
+    name?: string;
+    source: string;
+    now: Date;
+    ttlSeconds: number;
+    resendAfterSeconds: number;
+  }): Promise<{ outcome: 'created' | 'refreshed' | 'ignored'; mayResend: boolean }>;
+  /** pending → confirmed. Idempotent: a confirmed subscriber gives `unchanged`. */
+  confirm(email: string, now: Date): Promise<SubscriberWriteOutcome>;
+  /** pending|confirmed → unsubscribed. Idempotent. */
+  unsubscribe(email: string, now: Date): Promise<SubscriberWriteOutcome>;
+  /** Any status → bounced / complained (suppression). Idempotent. */
+  suppress(email: string, reason: 'bounced' | 'complained', now: Date): Promise<SubscriberWriteOutcome>;
+  /** Operator import: creates the subscriber when absent; never changes an existing one. */
+  importSubscriber(input: {
+    email: string;
+    name?: string;
+    attributes?: Record<string, string>;
+    status: 'pending' | 'confirmed';
+    consent: Consent;
+    now: Date;
+  }): Promise<'created' | 'exists'>;
+  /** Right to erasure: removes the subscriber record. */
+  delete(email: string): Promise<boolean>;
+  /** Page through confirmed subscribers (sparse GSI), in a stable order. */
+  listConfirmed(cursor: string | undefined, limit: number): Promise<SubscriberPage>;
+  countConfirmed(): Promise<number>;
+  /** Every subscriber, for export. Streams; never loads the table in memory. */
+  scan(): AsyncIterable<Subscriber>;
+}
+
+/** Campaign record and its (campaign, subscriber) delivery pairs. */
+export interface CampaignRecord {
+  campaignId: string;
+  slug: string;
+  subject: string;
+  status: CampaignStatus;
+  audience: number;
+  createdAt: string;
+  updatedAt: string;
+  sentAt?: string;
+  /** Fan-out cursor: the last GSI page fully enqueued. */
+  cursor?: string;
+  fanoutComplete?: boolean;
+  pausedReason?: string;
+}
+
+export interface CampaignRepository {
+  get(campaignId: string): Promise<CampaignRecord | undefined>;
+  /** Conditional create (DRAFT) then DRAFT→SENDING. `created: false` when the campaign already exists. */
+  start(input: { campaignId: string; slug: string; subject: string; audience: number; now: Date }): Promise<{
+    created: boolean;
+    campaign: CampaignRecord;
+  }>;
+  saveCursor(campaignId: string, cursor: string | undefined, fanoutComplete: boolean): Promise<void>;
+  setStatus(campaignId: string, from: CampaignStatus[], to: CampaignStatus, reason?: string): Promise<boolean>;
+  list(): Promise<CampaignRecord[]>;
+  /** Claim the pair: absent|QUEUED → SENDING. Returns the status found when the claim fails. */
+  claim(campaignId: string, email: string, now: Date): Promise<{ claimed: true } | { claimed: false; status: DeliveryStatus }>;
+  /** Record a final or parked state for the pair. */
+  recordDelivery(
+    campaignId: string,
+    email: string,
+    status: DeliveryStatus,
+    detail?: { messageId?: string; error?: string },
+  ): Promise<void>;
+  /** Idempotent event counter (bounce / complaint / delivery): counted once per (campaign, type, email, eventId). */
+  recordEvent(campaignId: string, type: 'bounced' | 'complained' | 'delivered', email: string, eventId: string): Promise<boolean>;
+  accounting(campaignId: string): Promise<CampaignAccounting | undefined>;
+  /** Right to erasure: delete this subscriber's delivery and event records in every campaign. */
+  deleteSubscriberRecords(email: string): Promise<number>;
+}
+
+/** The email transport (SES v2). Throws errors whose `name` is the SES exception name. */
+export interface Mailer {
+  send(email: OutboundEmail): Promise<{ messageId: string }>;
+  /** The account's current MaxSendRate (emails per second) and quota. */
+  getSendQuota(): Promise<{ maxSendRate: number; max24HourSend: number; sentLast24Hours: number }>;
+}
+
+/** A queue of recipient batches (SQS on AWS, in-process locally). */
+export interface QueueMessage {
+  id: string;
+  body: string;
+}
+export interface Queue {
+  /** Up to 10 messages. Returns the ids that failed (SQS `Failed[]`), which the caller retries. */
+  sendBatch(messages: QueueMessage[]): Promise<{ failedIds: string[] }>;
+}
+
+/** Rendered issues: S3 on AWS, the data directory locally. */
+export interface StoredIssue {
+  slug: string;
+  subject: string;
+  preheader: string;
+  title: string;
+  /** ISO date of the issue, when known. */
+  date?: string;
+  lang: string;
+  /** Compiled HTML with per-recipient placeholders left for the personalization pass. */
+  html: string;
+  text: string;
+}
+export interface IssueStore {
+  put(issue: StoredIssue): Promise<void>;
+  get(slug: string): Promise<StoredIssue | undefined>;
+}
+
+/** HMAC keys for tokens. `current` signs; every key in `keys` verifies (rotation). */
+export interface TokenKeys {
+  current: string;
+  keys: Record<string, string>;
+}

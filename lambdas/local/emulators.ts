@@ -1,0 +1,133 @@
+/**
+ * Embedded AWS emulators for the local stack and the integration tests:
+ * dynalite (DynamoDB, pure JS, on disk) and aws-ses-v2-local (SES v2 with a web inbox and a `GET /store` API).
+ * Both run in this process. Pass port 0 to get a free port (tests).
+ */
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import dynalite from 'dynalite';
+import sesModule from 'aws-ses-v2-local';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { tableDefinition } from '../adapters/dynamodb/table.ts';
+
+export interface EmulatorOptions {
+  /** Directory for dynalite's LevelDB files. Omit for an in-memory database. */
+  dynamoPath?: string;
+  dynamoPort?: number;
+  sesPort?: number;
+  tableName?: string;
+  /** SES MaxSendRate the emulator's GetAccount reports (emails per second). */
+  maxSendRate?: number;
+  host?: string;
+}
+
+export interface Emulators {
+  dynamoEndpoint: string;
+  sesEndpoint: string;
+  dynamoPort: number;
+  sesPort: number;
+  tableName: string;
+  stop(): Promise<void>;
+}
+
+/** Fake credentials: the emulators only check that a signature is present. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+export const LOCAL_REGION = 'us-east-1';
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections?.();
+    server.close(() => resolve());
+  });
+}
+
+export function sesAccountJson(maxSendRate: number): string {
+  return JSON.stringify({
+    DedicatedIpAutoWarmupEnabled: false,
+    Details: {
+      AdditionalContactEmailAddresses: [],
+      ContactLanguage: 'EN',
+      MailType: 'MARKETING',
+      ReviewDetails: { CaseId: 'local', Status: 'GRANTED' },
+      UseCaseDescription: 'local',
+      WebsiteURL: 'http://127.0.0.1',
+    },
+    EnforcementStatus: 'HEALTHY',
+    ProductionAccessEnabled: true,
+    SendingEnabled: true,
+    SendQuota: { Max24HourSend: 1_000_000, MaxSendRate: maxSendRate, SentLast24Hours: 0 },
+    SuppressionAttributes: { SuppressedReasons: [] },
+  });
+}
+
+/** Create the table when it does not exist yet (idempotent). */
+export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    return;
+  } catch (err) {
+    if ((err as Error).name !== 'ResourceNotFoundException') throw err;
+  }
+  try {
+    await client.send(new CreateTableCommand(tableDefinition(tableName)));
+  } catch (err) {
+    if ((err as Error).name !== 'ResourceInUseException') throw err;
+  }
+}
+
+export function localDynamoClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 3 });
+}
+
+export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulators> {
+  const host = opts.host ?? '127.0.0.1';
+  const tableName = opts.tableName ?? 'newsletter';
+  if (opts.dynamoPath) mkdirSync(opts.dynamoPath, { recursive: true });
+  const dyn = dynalite({
+    ...(opts.dynamoPath ? { path: opts.dynamoPath } : {}),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  }) as Server;
+  const dynamoPort = await listen(dyn, opts.dynamoPort ?? 0, host);
+
+  // aws-ses-v2-local's GetAccount answers from this variable, read per request.
+  process.env.AWS_SES_ACCOUNT = sesAccountJson(opts.maxSendRate ?? 200);
+  // CommonJS module with an `exports.default`: unwrap whichever shape the loader gives us.
+  type SesServer = (config?: { port?: number; host?: string }) => Promise<Server>;
+  const mod = sesModule as unknown as SesServer & { default?: SesServer };
+  const sesServer: SesServer = mod.default ?? mod;
+  let ses: Server;
+  let sesPort: number;
+  try {
+    ses = await sesServer({ port: opts.sesPort ?? 0, host });
+    sesPort = (ses.address() as AddressInfo).port;
+  } catch (err) {
+    await close(dyn);
+    throw err;
+  }
+
+  const dynamoEndpoint = `http://${host}:${dynamoPort}`;
+  const client = localDynamoClient(dynamoEndpoint);
+  await ensureTable(client, tableName);
+  client.destroy();
+
+  return {
+    dynamoEndpoint,
+    sesEndpoint: `http://${host}:${sesPort}`,
+    dynamoPort,
+    sesPort,
+    tableName,
+    async stop() {
+      await Promise.all([close(ses), close(dyn)]);
+    },
+  };
+}
