@@ -90,6 +90,8 @@ export interface CampaignRecord {
   sentAt?: string;
   /** Fan-out cursor: the last GSI page fully enqueued. */
   cursor?: string;
+  /** Recipients enqueued so far by the fan-out (pages counted once, when their cursor is saved). */
+  enqueued?: number;
   fanoutComplete?: boolean;
   pausedReason?: string;
 }
@@ -101,12 +103,30 @@ export interface CampaignRepository {
     created: boolean;
     campaign: CampaignRecord;
   }>;
-  saveCursor(campaignId: string, cursor: string | undefined, fanoutComplete: boolean): Promise<void>;
+  /**
+   * Save the fan-out cursor after a page is fully enqueued. `enqueued` (default 0) is added to the campaign's
+   * count of enqueued recipients in the same write, so a page re-enqueued after a crash is counted once.
+   * When `fanoutComplete`, the audience becomes the exact enqueued count.
+   */
+  saveCursor(campaignId: string, cursor: string | undefined, fanoutComplete: boolean, enqueued?: number): Promise<void>;
   setStatus(campaignId: string, from: CampaignStatus[], to: CampaignStatus, reason?: string): Promise<boolean>;
   list(): Promise<CampaignRecord[]>;
   /** Claim the pair: absent|QUEUED → SENDING. Returns the status found when the claim fails. */
   claim(campaignId: string, email: string, now: Date): Promise<{ claimed: true } | { claimed: false; status: DeliveryStatus }>;
-  /** Record a final or parked state for the pair. */
+  /** Give a claim back: SENDING → QUEUED (throttling, campaign paused). No-op when the pair is not SENDING. */
+  release(campaignId: string, email: string): Promise<void>;
+  /**
+   * Park recipients that were not attempted (campaign paused, message about to be dead-lettered): creates QUEUED
+   * pairs where none exist, so `resume` finds them. Never touches an existing pair.
+   */
+  park(campaignId: string, recipients: Array<{ email: string; name?: string }>): Promise<void>;
+  /** Pairs that are not final (QUEUED or SENDING), paged, for `resume`. */
+  listPending(
+    campaignId: string,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<{ items: Array<{ email: string; name?: string }>; cursor?: string }>;
+  /** Record a final state for the pair (SENT / SKIPPED / FAILED / UNKNOWN); unconditional. */
   recordDelivery(
     campaignId: string,
     email: string,

@@ -7,6 +7,7 @@
  * | campaign          | CAMPAIGN#<id>        | META                  | status, audience, fan-out cursor                |
  * | delivery pair     | CAMPAIGN#<id>        | D#<email>             | QUEUED/SENDING/SENT/SKIPPED/FAILED/UNKNOWN      |
  * | event (idempotent)| CAMPAIGN#<id>        | E#<type>#<email>#<id> | bounce / complaint / delivery, counted once     |
+ * | campaign index    | CAMPAIGNS            | CAMPAIGN#<id>         | one per campaign: `list()` is a Query           |
  *
  * `expiresAt` (epoch seconds) is the TTL attribute; only pending subscribers carry it.
  */
@@ -20,6 +21,8 @@ export const keys = {
   subscriber: (email: string) => ({ pk: `SUB#${email}`, sk: 'SUB' }),
   campaign: (id: string) => ({ pk: `CAMPAIGN#${id}`, sk: 'META' }),
   delivery: (id: string, email: string) => ({ pk: `CAMPAIGN#${id}`, sk: `D#${email}` }),
+  /** One tiny item per campaign under a shared partition, so listing campaigns is one Query, not a Scan. */
+  campaignIndex: (id: string) => ({ pk: 'CAMPAIGNS', sk: `CAMPAIGN#${id}` }),
   event: (id: string, type: string, email: string, eventId: string) => ({
     pk: `CAMPAIGN#${id}`,
     sk: `E#${type}#${email}#${eventId}`,
