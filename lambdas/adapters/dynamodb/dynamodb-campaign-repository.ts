@@ -1,0 +1,346 @@
+/**
+ * CampaignRepository on the single table (see table.ts): the campaign record (META), one delivery pair per
+ * recipient (D#<email>) and idempotent event items (E#<type>#<email>#<eventId>), all in the campaign's partition,
+ * so the accounting is one paginated Query. A tiny index item per campaign (pk CAMPAIGNS) makes `list()` a Query
+ * instead of a table Scan.
+ *
+ * Every state change is one conditional write. Per recipient the worker costs 1 strongly consistent GetItem
+ * (subscriber status, in the subscriber repository) + 2 UpdateItem here (claim, SENT).
+ */
+import { type DynamoDBDocumentClient, BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { CampaignAccounting, CampaignStatus, DeliveryStatus } from '../../core/model.ts';
+import type { CampaignRecord, CampaignRepository } from '../../core/ports.ts';
+import { computeAccounting, emptyPairCounts, type EventCounts } from '../../core/sending/accounting.ts';
+import { allowedFrom } from '../../core/sending/delivery-rules.ts';
+import { keys } from './table.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+
+const DELIVERY = 'D#';
+const EVENT = 'E#';
+const EVENT_TYPES = ['bounced', 'complained', 'delivered'] as const;
+const DELIVERY_STATUSES = new Set<DeliveryStatus>(['QUEUED', 'SENDING', 'SENT', 'SKIPPED', 'FAILED', 'UNKNOWN']);
+
+function isConditionFailure(err: unknown): boolean {
+  return (err as Error)?.name === 'ConditionalCheckFailedException';
+}
+
+function toRecord(item: Record<string, unknown>): CampaignRecord {
+  const r: CampaignRecord = {
+    campaignId: String(item.campaignId),
+    slug: String(item.slug),
+    subject: String(item.subject ?? ''),
+    status: item.status as CampaignStatus,
+    audience: Number(item.audience ?? 0),
+    enqueued: Number(item.enqueued ?? 0),
+    fanoutComplete: item.fanoutComplete === true,
+    createdAt: String(item.createdAt),
+    updatedAt: String(item.updatedAt),
+  };
+  if (typeof item.sentAt === 'string') r.sentAt = item.sentAt;
+  if (typeof item.cursor === 'string') r.cursor = item.cursor;
+  if (typeof item.pausedReason === 'string') r.pausedReason = item.pausedReason;
+  return r;
+}
+
+export class DynamoDbCampaignRepository implements CampaignRepository {
+  /** `doc` must drop undefined values (DOCUMENT_CLIENT_OPTIONS in runtime/aws-clients.ts). */
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async get(campaignId: string): Promise<CampaignRecord | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.campaign(campaignId), ConsistentRead: true }));
+    return out.Item ? toRecord(out.Item) : undefined;
+  }
+
+  async start(input: { campaignId: string; slug: string; subject: string; audience: number; now: Date }) {
+    const at = input.now.toISOString();
+    const draft: CampaignRecord = {
+      campaignId: input.campaignId, slug: input.slug, subject: input.subject, status: 'DRAFT', audience: input.audience,
+      enqueued: 0, fanoutComplete: false, createdAt: at, updatedAt: at,
+    };
+    try {
+      await this.doc.send(new PutCommand({
+        TableName: this.tableName,
+        Item: { ...keys.campaign(input.campaignId), ...draft },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }));
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const existing = await this.get(input.campaignId);
+      if (!existing) throw new Error(`campaign ${input.campaignId} exists but cannot be read`);
+      return { created: false, campaign: existing };
+    }
+    await this.doc.send(new PutCommand({
+      TableName: this.tableName,
+      Item: { ...keys.campaignIndex(input.campaignId), campaignId: input.campaignId, createdAt: at },
+    }));
+    // DRAFT → SENDING is a separate conditional write: a crash in between leaves a DRAFT that the next trigger claims.
+    const moved = await this.setStatus(input.campaignId, ['DRAFT'], 'SENDING');
+    return { created: moved, campaign: moved ? { ...draft, status: 'SENDING' as const } : ((await this.get(input.campaignId)) ?? draft) };
+  }
+
+  async saveCursor(campaignId: string, cursor: string | undefined, fanoutComplete: boolean, enqueued = 0): Promise<void> {
+    const sets = ['fanoutComplete = :f', 'updatedAt = :now', 'enqueued = if_not_exists(enqueued, :zero) + :n'];
+    // Both expressions read the old value of `enqueued`, so audience becomes exactly the new enqueued count.
+    if (fanoutComplete) sets.push('audience = if_not_exists(enqueued, :zero) + :n');
+    if (cursor !== undefined) sets.push('#c = :c');
+    await this.doc.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: keys.campaign(campaignId),
+      UpdateExpression: `SET ${sets.join(', ')}${cursor === undefined ? ' REMOVE #c' : ''}`,
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: { '#c': 'cursor' },
+      ExpressionAttributeValues: {
+        ':f': fanoutComplete, ':now': new Date().toISOString(), ':zero': 0, ':n': enqueued,
+        ...(cursor !== undefined ? { ':c': cursor } : {}),
+      },
+    }));
+  }
+
+  async setStatus(campaignId: string, from: CampaignStatus[], to: CampaignStatus, reason?: string): Promise<boolean> {
+    const values: Record<string, unknown> = { ':to': to, ':now': new Date().toISOString() };
+    from.forEach((s, i) => (values[`:f${i}`] = s));
+    const sets = ['#s = :to', 'updatedAt = :now'];
+    const removes: string[] = [];
+    if (to === 'PAUSED' && reason) {
+      sets.push('pausedReason = :r');
+      values[':r'] = reason;
+    } else removes.push('pausedReason');
+    if (to === 'SENT') sets.push('sentAt = :now');
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.campaign(campaignId),
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ConditionExpression: `attribute_exists(pk) AND #s IN (${from.map((_, i) => `:f${i}`).join(', ')})`,
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: values,
+      }));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async list(): Promise<CampaignRecord[]> {
+    const ids: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.campaignIndex('x').pk },
+        ExclusiveStartKey: start,
+      }));
+      for (const item of page.Items ?? []) ids.push(String(item.campaignId));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    const records: CampaignRecord[] = [];
+    for (let i = 0; i < ids.length; i += 100) {
+      let request: Record<string, { Keys: Record<string, unknown>[] }> | undefined = {
+        [this.tableName]: { Keys: ids.slice(i, i + 100).map((id) => keys.campaign(id)) },
+      };
+      while (request && Object.keys(request).length) {
+        const out = await this.doc.send(new BatchGetCommand({ RequestItems: request }));
+        for (const item of out.Responses?.[this.tableName] ?? []) records.push(toRecord(item));
+        request = out.UnprocessedKeys as typeof request;
+      }
+    }
+    return records.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  async claim(campaignId: string, email: string, now: Date): Promise<{ claimed: true } | { claimed: false; status: DeliveryStatus }> {
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.delivery(campaignId, email),
+        UpdateExpression: 'SET #s = :sending, email = :e, claimedAt = :now',
+        ConditionExpression: 'attribute_not_exists(pk) OR #s = :queued',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':sending': 'SENDING', ':queued': 'QUEUED', ':e': email, ':now': now.toISOString() },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }));
+      return { claimed: true };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      // DynamoDB returns the item that failed the condition; an emulator without that feature costs one read.
+      let status = (err as { Item?: Record<string, unknown> }).Item?.status as DeliveryStatus | undefined;
+      if (!status || !DELIVERY_STATUSES.has(status)) {
+        const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: keys.delivery(campaignId, email), ConsistentRead: true }));
+        status = (out.Item?.status as DeliveryStatus | undefined) ?? 'SENDING';
+      }
+      return { claimed: false, status };
+    }
+  }
+
+  async release(campaignId: string, email: string): Promise<void> {
+    await this.conditionalUpdate(campaignId, email, 'QUEUED', ['SENDING'], {});
+  }
+
+  async park(campaignId: string, recipients: Array<{ email: string; name?: string }>): Promise<void> {
+    // Conditional puts cannot be batched; a paused batch is rare, so plain parallel puts are fine.
+    const at = new Date().toISOString();
+    for (let i = 0; i < recipients.length; i += 10) {
+      await Promise.all(recipients.slice(i, i + 10).map(async (r) => {
+        try {
+          await this.doc.send(new PutCommand({
+            TableName: this.tableName,
+            Item: { ...keys.delivery(campaignId, r.email), status: 'QUEUED', email: r.email, name: r.name, at },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }));
+        } catch (err) {
+          if (!isConditionFailure(err)) throw err;
+        }
+      }));
+    }
+  }
+
+  async listPending(campaignId: string, cursor: string | undefined, limit: number) {
+    const items: Array<{ email: string; name?: string }> = [];
+    let start: Record<string, unknown> | undefined = cursor ? decodeCursor(cursor) : undefined;
+    do {
+      const page = await this.doc.send(new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :d)',
+        FilterExpression: '#s IN (:q, :s)',
+        ExpressionAttributeValues: { ':pk': keys.campaign(campaignId).pk, ':d': DELIVERY, ':q': 'QUEUED', ':s': 'SENDING' },
+        ProjectionExpression: 'pk, sk, email, #n',
+        ExpressionAttributeNames: { '#s': 'status', '#n': 'name' },
+        Limit: limit - items.length,
+        ExclusiveStartKey: start,
+        ConsistentRead: true,
+      }));
+      for (const item of page.Items ?? []) {
+        const email = String(item.email ?? String(item.sk).slice(DELIVERY.length));
+        items.push(typeof item.name === 'string' ? { email, name: item.name } : { email });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start && items.length < limit);
+    const next = start ? encodeCursor(start) : undefined;
+    return next ? { items, cursor: next } : { items };
+  }
+
+  async recordDelivery(
+    campaignId: string,
+    email: string,
+    status: DeliveryStatus,
+    detail: { messageId?: string; error?: string } = {},
+  ): Promise<void> {
+    if (status === 'QUEUED') return this.park(campaignId, [{ email }]);
+    await this.conditionalUpdate(campaignId, email, status, allowedFrom(status), detail);
+  }
+
+  /** One UpdateItem guarded by the allowed previous states; a failed guard is a no-op, not an error. */
+  private async conditionalUpdate(
+    campaignId: string,
+    email: string,
+    status: DeliveryStatus,
+    from: Array<DeliveryStatus | 'ABSENT'>,
+    detail: { messageId?: string; error?: string },
+  ): Promise<void> {
+    const values: Record<string, unknown> = { ':st': status, ':e': email, ':now': new Date().toISOString() };
+    const conditions: string[] = [];
+    if (from.includes('ABSENT')) conditions.push('attribute_not_exists(pk)');
+    const named = from.filter((s): s is DeliveryStatus => s !== 'ABSENT');
+    if (named.length) {
+      named.forEach((s, i) => (values[`:f${i}`] = s));
+      conditions.push(`#s IN (${named.map((_, i) => `:f${i}`).join(', ')})`);
+    }
+    const sets = ['#s = :st', 'email = :e', '#at = :now'];
+    if (detail.messageId) {
+      sets.push('messageId = :m');
+      values[':m'] = detail.messageId;
+    }
+    if (detail.error) {
+      sets.push('#err = :err');
+      values[':err'] = detail.error.slice(0, 500);
+    }
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.delivery(campaignId, email),
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ConditionExpression: conditions.join(' OR '),
+        ExpressionAttributeNames: { '#s': 'status', '#at': 'at', ...(detail.error ? { '#err': 'error' } : {}) },
+        ExpressionAttributeValues: values,
+      }));
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  async recordEvent(campaignId: string, type: 'bounced' | 'complained' | 'delivered', email: string, eventId: string): Promise<boolean> {
+    try {
+      await this.doc.send(new PutCommand({
+        TableName: this.tableName,
+        Item: { ...keys.event(campaignId, type, email, eventId), type, email, eventId, at: new Date().toISOString() },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async accounting(campaignId: string): Promise<CampaignAccounting | undefined> {
+    const pairs = emptyPairCounts();
+    const events: EventCounts = { bounced: 0, complained: 0, delivered: 0 };
+    let meta: Record<string, unknown> | undefined;
+    let start: Record<string, unknown> | undefined;
+    do {
+      // Eventually consistent is safe here: a stale page can only under-count final pairs (QUEUED looks larger).
+      const page = await this.doc.send(new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.campaign(campaignId).pk },
+        ProjectionExpression: 'sk, #s, campaignId, slug, subject, audience, enqueued, fanoutComplete, createdAt, updatedAt, #t',
+        ExpressionAttributeNames: { '#s': 'status', '#t': 'type' },
+        ExclusiveStartKey: start,
+      }));
+      for (const item of page.Items ?? []) {
+        const sk = String(item.sk);
+        if (sk === 'META') meta = item;
+        else if (sk.startsWith(DELIVERY)) {
+          const s = item.status as DeliveryStatus;
+          if (DELIVERY_STATUSES.has(s)) pairs[s] += 1;
+        } else if (sk.startsWith(EVENT)) {
+          const t = item.type as keyof EventCounts;
+          if (t in events) events[t] += 1;
+        }
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    if (!meta) return undefined;
+    return computeAccounting(toRecord(meta), pairs, events);
+  }
+
+  async deleteSubscriberRecords(email: string): Promise<number> {
+    let deleted = 0;
+    for (const c of await this.list()) {
+      const targets: Array<Record<string, unknown>> = [keys.delivery(c.campaignId, email)];
+      for (const type of EVENT_TYPES) {
+        let start: Record<string, unknown> | undefined;
+        do {
+          const page = await this.doc.send(new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+            ExpressionAttributeValues: { ':pk': keys.campaign(c.campaignId).pk, ':p': `${EVENT}${type}#${email}#` },
+            ProjectionExpression: 'pk, sk',
+            ExclusiveStartKey: start,
+          }));
+          targets.push(...(page.Items ?? []));
+          start = page.LastEvaluatedKey;
+        } while (start);
+      }
+      for (const key of targets) {
+        const out = await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: key.pk, sk: key.sk }, ReturnValues: 'ALL_OLD' }));
+        if (out.Attributes) deleted++;
+      }
+    }
+    return deleted;
+  }
+}

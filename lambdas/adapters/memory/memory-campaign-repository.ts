@@ -1,0 +1,149 @@
+/**
+ * In-memory CampaignRepository with the same conditional semantics as the DynamoDB one, for core tests and
+ * benchmarks of the core alone. Not durable; single process.
+ */
+import type { CampaignAccounting, CampaignStatus, DeliveryStatus } from '../../core/model.ts';
+import type { CampaignRecord, CampaignRepository } from '../../core/ports.ts';
+import { computeAccounting, emptyPairCounts } from '../../core/sending/accounting.ts';
+import { allowedFrom } from '../../core/sending/delivery-rules.ts';
+
+interface Pair {
+  status: DeliveryStatus;
+  name?: string;
+  messageId?: string;
+  error?: string;
+}
+
+export class MemoryCampaignRepository implements CampaignRepository {
+  readonly campaigns = new Map<string, CampaignRecord>();
+  readonly pairs = new Map<string, Map<string, Pair>>();
+  readonly events = new Map<string, Set<string>>();
+
+  private pairsOf(id: string): Map<string, Pair> {
+    let m = this.pairs.get(id);
+    if (!m) this.pairs.set(id, (m = new Map()));
+    return m;
+  }
+
+  async get(campaignId: string): Promise<CampaignRecord | undefined> {
+    const c = this.campaigns.get(campaignId);
+    return c ? { ...c } : undefined;
+  }
+
+  async start(input: { campaignId: string; slug: string; subject: string; audience: number; now: Date }) {
+    const existing = this.campaigns.get(input.campaignId);
+    if (existing) return { created: false, campaign: { ...existing } };
+    const at = input.now.toISOString();
+    const c: CampaignRecord = {
+      campaignId: input.campaignId, slug: input.slug, subject: input.subject, status: 'SENDING',
+      audience: input.audience, enqueued: 0, fanoutComplete: false, createdAt: at, updatedAt: at,
+    };
+    this.campaigns.set(input.campaignId, c);
+    return { created: true, campaign: { ...c } };
+  }
+
+  async saveCursor(campaignId: string, cursor: string | undefined, fanoutComplete: boolean, enqueued = 0): Promise<void> {
+    const c = this.campaigns.get(campaignId);
+    if (!c) throw new Error(`unknown campaign ${campaignId}`);
+    if (cursor === undefined) delete c.cursor;
+    else c.cursor = cursor;
+    c.enqueued = (c.enqueued ?? 0) + enqueued;
+    c.fanoutComplete = fanoutComplete;
+    if (fanoutComplete) c.audience = c.enqueued;
+  }
+
+  async setStatus(campaignId: string, from: CampaignStatus[], to: CampaignStatus, reason?: string): Promise<boolean> {
+    const c = this.campaigns.get(campaignId);
+    if (!c || !from.includes(c.status)) return false;
+    c.status = to;
+    if (to === 'PAUSED' && reason) c.pausedReason = reason;
+    else delete c.pausedReason;
+    if (to === 'SENT') c.sentAt = new Date().toISOString();
+    return true;
+  }
+
+  async list(): Promise<CampaignRecord[]> {
+    return [...this.campaigns.values()].map((c) => ({ ...c })).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  async claim(campaignId: string, email: string): Promise<{ claimed: true } | { claimed: false; status: DeliveryStatus }> {
+    const pairs = this.pairsOf(campaignId);
+    const p = pairs.get(email);
+    if (p && p.status !== 'QUEUED') return { claimed: false, status: p.status };
+    pairs.set(email, { ...p, status: 'SENDING' });
+    return { claimed: true };
+  }
+
+  async release(campaignId: string, email: string): Promise<void> {
+    const p = this.pairsOf(campaignId).get(email);
+    if (p?.status === 'SENDING') p.status = 'QUEUED';
+  }
+
+  async park(campaignId: string, recipients: Array<{ email: string; name?: string }>): Promise<void> {
+    const pairs = this.pairsOf(campaignId);
+    for (const r of recipients) {
+      if (!pairs.has(r.email)) pairs.set(r.email, { status: 'QUEUED', ...(r.name ? { name: r.name } : {}) });
+    }
+  }
+
+  async listPending(campaignId: string, cursor: string | undefined, limit: number) {
+    const all = [...this.pairsOf(campaignId).entries()]
+      .filter(([, p]) => p.status === 'QUEUED' || p.status === 'SENDING')
+      .map(([email, p]) => ({ email, ...(p.name ? { name: p.name } : {}) }))
+      .sort((a, b) => a.email.localeCompare(b.email))
+      .filter((r) => cursor === undefined || r.email > cursor);
+    const items = all.slice(0, limit);
+    return all.length > limit ? { items, cursor: items[items.length - 1]!.email } : { items };
+  }
+
+  async recordDelivery(
+    campaignId: string,
+    email: string,
+    status: DeliveryStatus,
+    detail: { messageId?: string; error?: string } = {},
+  ): Promise<void> {
+    if (status === 'QUEUED') return this.park(campaignId, [{ email }]);
+    const pairs = this.pairsOf(campaignId);
+    const p = pairs.get(email);
+    if (!allowedFrom(status).includes(p?.status ?? 'ABSENT')) return;
+    pairs.set(email, { ...p, status, ...detail });
+  }
+
+  async recordEvent(campaignId: string, type: 'bounced' | 'complained' | 'delivered', email: string, eventId: string): Promise<boolean> {
+    let s = this.events.get(campaignId);
+    if (!s) this.events.set(campaignId, (s = new Set()));
+    const key = `${type}#${email}#${eventId}`;
+    if (s.has(key)) return false;
+    s.add(key);
+    return true;
+  }
+
+  async accounting(campaignId: string): Promise<CampaignAccounting | undefined> {
+    const c = this.campaigns.get(campaignId);
+    if (!c) return undefined;
+    const pairs = emptyPairCounts();
+    for (const p of this.pairsOf(campaignId).values()) pairs[p.status] += 1;
+    const events = { bounced: 0, complained: 0, delivered: 0 };
+    for (const key of this.events.get(campaignId) ?? []) events[key.split('#')[0] as keyof typeof events] += 1;
+    return computeAccounting(c, pairs, events);
+  }
+
+  async deleteSubscriberRecords(email: string): Promise<number> {
+    let n = 0;
+    for (const pairs of this.pairs.values()) if (pairs.delete(email)) n++;
+    for (const set of this.events.values()) {
+      for (const key of [...set]) {
+        if (key.split('#')[1] === email) {
+          set.delete(key);
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  /** Test helper: the pair's status. */
+  pairStatus(campaignId: string, email: string): DeliveryStatus | undefined {
+    return this.pairs.get(campaignId)?.get(email)?.status;
+  }
+}

@@ -1,0 +1,319 @@
+/**
+ * The send Lambda's core: render once, store, claim the campaign, snapshot the audience, fan out.
+ *
+ * Fan-out pages the sparse GSI of confirmed subscribers, enqueues messages of up to 50 recipients in
+ * SendMessageBatch groups of 10, and saves the cursor (and the page's recipient count) after each page. A run that
+ * nears its deadline returns `continuing`; re-invoking with `resume: true` continues from the saved cursor, so no
+ * one is skipped. A crash between an enqueue and its cursor save re-enqueues that one page: harmless, because the
+ * worker's claim lets only one delivery of a recipient send.
+ */
+import type { CampaignAccounting, CampaignStatus } from '../model.ts';
+import type { CampaignRecord, CampaignRepository, Clock, IssueStore, Mailer, Queue, StoredIssue, SubscriberRepository } from '../ports.ts';
+import { readAccounting } from './status.ts';
+import {
+  composeEmail,
+  RECIPIENTS_PER_MESSAGE,
+  type CompilePersonalizer,
+  type ComposeSettings,
+  type Recipient,
+  type RecipientBatch,
+} from './compose.ts';
+import { realSleeper, type Sleeper } from './rate-limiter.ts';
+import { errorReason } from './errors.ts';
+
+export type SendMode = 'dry-run' | 'test' | 'send';
+
+/** The send Lambda's input (the Lambda event). */
+export interface SendInput {
+  issue: { markdown: string } | { s3Key: string };
+  mode: SendMode;
+  /** Addresses for `test` mode. */
+  testRecipients?: string[];
+  /** Continue an unfinished fan-out, or re-enqueue a paused campaign's pending recipients. */
+  resume?: boolean;
+}
+
+/** A resume by campaign id only (the CLI's `resume <campaign>`): the rendered issue is already stored. */
+export interface ResumeInput {
+  campaignId: string;
+  resume: true;
+}
+
+export interface CampaignSummary {
+  campaignId: string;
+  subject: string;
+  status: CampaignStatus;
+  audience: number;
+  enqueued: number;
+  fanoutComplete: boolean;
+  pausedReason?: string;
+}
+
+/** Outcomes are values; only infrastructure faults throw. */
+export type SendResult =
+  | {
+      status: 'dry-run';
+      campaignId: string;
+      subject: string;
+      audience: number;
+      suppressed: { unsubscribed: number; bounced: number; complained: number; total: number };
+      ratePerSecond: number;
+      etaSeconds: number;
+      sesCostUsd: number;
+      existing?: CampaignStatus;
+      warnings: string[];
+    }
+  | { status: 'test-sent'; campaignId: string; subject: string; sent: Array<{ email: string; messageId: string }> }
+  /** Fan-out finished (now or before); the workers are sending. */
+  | { status: 'complete'; campaign: CampaignSummary; accounting: CampaignAccounting; warnings?: string[] }
+  /** Stopped before the deadline; invoke again with `resume: true`. */
+  | { status: 'continuing'; campaign: CampaignSummary }
+  /** A second trigger of an existing campaign: nothing enqueued. */
+  | { status: 'exists'; campaign: CampaignSummary; accounting: CampaignAccounting }
+  | { status: 'not-found'; message: string }
+  | { status: 'invalid'; message: string };
+
+/** The renderer, reduced to what sending needs. Throws on an issue that cannot be rendered. */
+export type RenderForSend = (markdown: string) => Promise<{ issue: StoredIssue; warnings: string[] }>;
+
+export interface SendDeps extends ComposeSettings {
+  render: RenderForSend;
+  /** Reads issue Markdown from the bucket (AWS input `{s3Key}`). */
+  loadMarkdown?: (s3Key: string) => Promise<string>;
+  issues: IssueStore;
+  campaigns: CampaignRepository;
+  subscribers: Pick<SubscriberRepository, 'listConfirmed' | 'countConfirmed' | 'scan'>;
+  queue: Queue;
+  mailer: Mailer;
+  compilePersonalizer: CompilePersonalizer;
+  /** The overall pacing rate (fraction × MaxSendRate), for the dry-run ETA. */
+  sendRate(): Promise<number>;
+  clock: Clock;
+  /** Milliseconds left before the Lambda deadline (default: unlimited). */
+  remainingMs?: () => number;
+  /** Stop fanning out when less than this is left (default 20 s). */
+  safetyMs?: number;
+  /** Subscribers read per GSI page (default 500 = 10 messages = one SendMessageBatch). */
+  pageSize?: number;
+  /** Attempts for entries SendMessageBatch reports as Failed (default 8, exponential backoff from 50 ms). */
+  enqueueAttempts?: number;
+  time?: Sleeper;
+}
+
+export const SES_USD_PER_EMAIL = 0.1 / 1000;
+const EMAIL_SHAPE = /^[^\s@<>,;"]+@[^\s@<>,;"]+\.[^\s@<>,;"]+$/;
+
+function summary(c: CampaignRecord): CampaignSummary {
+  return {
+    campaignId: c.campaignId,
+    subject: c.subject,
+    status: c.status,
+    audience: c.audience,
+    enqueued: c.enqueued ?? 0,
+    fanoutComplete: c.fanoutComplete ?? false,
+    ...(c.pausedReason ? { pausedReason: c.pausedReason } : {}),
+  };
+}
+
+/** Validate an untrusted event; returns a message for the operator, or undefined when fine. */
+export function validateSendInput(input: unknown): string | undefined {
+  if (!input || typeof input !== 'object') return 'send input must be an object';
+  const i = input as Partial<SendInput> & Partial<ResumeInput>;
+  if (typeof i.campaignId === 'string') return i.resume === true ? undefined : 'campaignId is only accepted with resume: true';
+  if (!['dry-run', 'test', 'send'].includes(i.mode as string)) return 'mode must be dry-run, test or send';
+  const issue = i.issue as { markdown?: unknown; s3Key?: unknown } | undefined;
+  if (!issue || (typeof issue.markdown !== 'string' && typeof issue.s3Key !== 'string')) {
+    return 'issue must be {markdown} or {s3Key}';
+  }
+  if (i.mode === 'test') {
+    if (!Array.isArray(i.testRecipients) || i.testRecipients.length === 0) return 'test mode needs testRecipients';
+    if (i.testRecipients.length > 50) return 'at most 50 test recipients';
+    const bad = i.testRecipients.find((e) => typeof e !== 'string' || !EMAIL_SHAPE.test(e));
+    if (bad !== undefined) return `invalid test recipient: ${String(bad).slice(0, 100)}`;
+  }
+  return undefined;
+}
+
+/** Run one send request. See {@link SendInput} and {@link SendResult}. */
+export async function runSend(deps: SendDeps, input: SendInput | ResumeInput): Promise<SendResult> {
+  const invalid = validateSendInput(input);
+  if (invalid) return { status: 'invalid', message: invalid };
+
+  if ('campaignId' in input) {
+    const campaign = await deps.campaigns.get(input.campaignId);
+    if (!campaign) return { status: 'not-found', message: `unknown campaign: ${input.campaignId}` };
+    return resumeCampaign(deps, campaign);
+  }
+
+  let markdown: string;
+  if ('markdown' in input.issue) markdown = input.issue.markdown;
+  else if (deps.loadMarkdown) markdown = await deps.loadMarkdown(input.issue.s3Key);
+  else return { status: 'invalid', message: 'this runtime cannot read issues by s3Key' };
+
+  let rendered: Awaited<ReturnType<RenderForSend>>;
+  try {
+    rendered = await deps.render(markdown);
+  } catch (err) {
+    return { status: 'invalid', message: `cannot render the issue: ${errorReason(err)}` };
+  }
+  const { issue, warnings } = rendered;
+  const campaignId = issue.slug;
+
+  if (input.mode === 'dry-run') return dryRun(deps, issue, warnings);
+  if (input.mode === 'test') return testSend(deps, issue, input.testRecipients ?? []);
+
+  const existing = await deps.campaigns.get(campaignId);
+  if (existing) {
+    if (existing.status === 'DRAFT') return claimDraftAndFanOut(deps, existing, issue, warnings);
+    if (input.resume) return resumeCampaign(deps, existing);
+    return { status: 'exists', campaign: summary(existing), accounting: await readAccounting(deps.campaigns, campaignId, existing) };
+  }
+
+  // Store first: a worker must find the rendered issue as soon as the first message is enqueued.
+  await deps.issues.put(issue);
+  const audience = await deps.subscribers.countConfirmed();
+  const started = await deps.campaigns.start({ campaignId, slug: issue.slug, subject: issue.subject, audience, now: deps.clock.now() });
+  if (!started.created) {
+    // Lost a race with a concurrent trigger: report, never enqueue twice.
+    const c = started.campaign;
+    if (c.status === 'DRAFT') return claimDraftAndFanOut(deps, c, issue, warnings);
+    return { status: 'exists', campaign: summary(c), accounting: await readAccounting(deps.campaigns, campaignId, c) };
+  }
+  return fanOut(deps, started.campaign, warnings);
+}
+
+/** A campaign left in DRAFT (crash between create and DRAFT→SENDING): whoever wins the transition fans out. */
+async function claimDraftAndFanOut(deps: SendDeps, c: CampaignRecord, issue: StoredIssue, warnings: string[]): Promise<SendResult> {
+  await deps.issues.put(issue);
+  if (!(await deps.campaigns.setStatus(c.campaignId, ['DRAFT'], 'SENDING'))) {
+    const now = (await deps.campaigns.get(c.campaignId)) ?? c;
+    return { status: 'exists', campaign: summary(now), accounting: await readAccounting(deps.campaigns, c.campaignId, now) };
+  }
+  return fanOut(deps, { ...c, status: 'SENDING' }, warnings);
+}
+
+/**
+ * Resume: PAUSED → SENDING, finish an unfinished fan-out from its cursor, then re-enqueue every pair that is not
+ * final (parked QUEUED pairs, and SENDING pairs, which the worker turns into UNKNOWN rather than resend).
+ * Recipients still in the queue may be enqueued a second time; their claim makes that harmless.
+ */
+async function resumeCampaign(deps: SendDeps, c: CampaignRecord): Promise<SendResult> {
+  if (c.status === 'PAUSED') {
+    await deps.campaigns.setStatus(c.campaignId, ['PAUSED'], 'SENDING');
+  } else if (c.status === 'SENT' || c.status === 'DRAFT') {
+    return { status: 'exists', campaign: summary(c), accounting: await readAccounting(deps.campaigns, c.campaignId, c) };
+  }
+  const current = (await deps.campaigns.get(c.campaignId)) ?? c;
+  if (!current.fanoutComplete) {
+    const r = await fanOut(deps, current, []);
+    if (r.status !== 'complete') return r;
+  }
+  let cursor: string | undefined;
+  do {
+    if (outOfTime(deps)) return { status: 'continuing', campaign: summary(current) };
+    const page = await deps.campaigns.listPending(c.campaignId, cursor, deps.pageSize ?? 500);
+    await enqueueRecipients(deps, c.campaignId, page.items);
+    cursor = page.cursor;
+  } while (cursor);
+  const after = (await deps.campaigns.get(c.campaignId)) ?? current;
+  return { status: 'complete', campaign: summary(after), accounting: await readAccounting(deps.campaigns, c.campaignId, after) };
+}
+
+function outOfTime(deps: SendDeps): boolean {
+  return deps.remainingMs !== undefined && deps.remainingMs() < (deps.safetyMs ?? 20_000);
+}
+
+async function fanOut(deps: SendDeps, campaign: CampaignRecord, warnings: string[]): Promise<SendResult> {
+  let cursor = campaign.cursor;
+  let enqueued = campaign.enqueued ?? 0;
+  if (!campaign.fanoutComplete) {
+    for (;;) {
+      if (outOfTime(deps)) {
+        return { status: 'continuing', campaign: { ...summary(campaign), enqueued, fanoutComplete: false } };
+      }
+      const page = await deps.subscribers.listConfirmed(cursor, deps.pageSize ?? 500);
+      await enqueueRecipients(deps, campaign.campaignId, page.items);
+      await deps.campaigns.saveCursor(campaign.campaignId, page.cursor, !page.cursor, page.items.length);
+      enqueued += page.items.length;
+      cursor = page.cursor;
+      if (!cursor) break;
+    }
+  }
+  const after = (await deps.campaigns.get(campaign.campaignId)) ?? campaign;
+  return {
+    status: 'complete',
+    campaign: summary(after),
+    accounting: await readAccounting(deps.campaigns, campaign.campaignId, after),
+    ...(warnings.length ? { warnings } : {}),
+  };
+}
+
+/** Enqueue recipients as messages of ≤ 50, in SendMessageBatch groups of 10, retrying Failed[] with backoff. */
+export async function enqueueRecipients(
+  deps: Pick<SendDeps, 'queue' | 'enqueueAttempts' | 'time'>,
+  campaignId: string,
+  recipients: Recipient[],
+): Promise<number> {
+  const time = deps.time ?? realSleeper;
+  const messages: Array<{ id: string; body: string }> = [];
+  for (let i = 0; i < recipients.length; i += RECIPIENTS_PER_MESSAGE) {
+    const batch: RecipientBatch = {
+      campaignId,
+      recipients: recipients.slice(i, i + RECIPIENTS_PER_MESSAGE).map((r) => (r.name ? { email: r.email, name: r.name } : { email: r.email })),
+    };
+    messages.push({ id: String(messages.length), body: JSON.stringify(batch) });
+  }
+  const attempts = deps.enqueueAttempts ?? 8;
+  for (let g = 0; g < messages.length; g += 10) {
+    let pending = messages.slice(g, g + 10);
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const { failedIds } = await deps.queue.sendBatch(pending);
+      if (failedIds.length === 0) break;
+      if (attempt >= attempts) throw new Error(`enqueue failed for ${failedIds.length} message(s) after ${attempts} attempts`);
+      const failed = new Set(failedIds);
+      pending = pending.filter((m) => failed.has(m.id));
+      await time.sleep(50 * 2 ** (attempt - 1));
+    }
+  }
+  return messages.length;
+}
+
+async function dryRun(deps: SendDeps, issue: StoredIssue, warnings: string[]): Promise<SendResult> {
+  const [audience, rate, existing] = await Promise.all([
+    deps.subscribers.countConfirmed(),
+    deps.sendRate(),
+    deps.campaigns.get(issue.slug),
+  ]);
+  const suppressed = { unsubscribed: 0, bounced: 0, complained: 0, total: 0 };
+  // A full scan: acceptable for an operator's dry run, never done during a send.
+  for await (const s of deps.subscribers.scan()) {
+    if (s.status === 'unsubscribed' || s.status === 'bounced' || s.status === 'complained') {
+      suppressed[s.status] += 1;
+      suppressed.total += 1;
+    }
+  }
+  return {
+    status: 'dry-run',
+    campaignId: issue.slug,
+    subject: issue.subject,
+    audience,
+    suppressed,
+    ratePerSecond: rate,
+    etaSeconds: rate > 0 ? Math.ceil(audience / rate) : Number.POSITIVE_INFINITY,
+    sesCostUsd: Math.round(audience * SES_USD_PER_EMAIL * 10_000) / 10_000,
+    ...(existing ? { existing: existing.status } : {}),
+    warnings,
+  };
+}
+
+/** Test mode: the given addresses only, subject prefixed, straight through the Mailer; no campaign, no queue. */
+async function testSend(deps: SendDeps, issue: StoredIssue, to: string[]): Promise<SendResult> {
+  const personalize = deps.compilePersonalizer({ html: issue.html, text: issue.text, subject: issue.subject });
+  const sent: Array<{ email: string; messageId: string }> = [];
+  for (const address of to) {
+    const email = await composeEmail(deps, issue, personalize, { email: address }, issue.slug, '[TEST] ');
+    const { messageId } = await deps.mailer.send(email);
+    sent.push({ email: address, messageId });
+  }
+  return { status: 'test-sent', campaignId: issue.slug, subject: `[TEST] ${issue.subject}`, sent };
+}

@@ -1,0 +1,231 @@
+/**
+ * The send worker's core: for each recipient of each queue message, re-check the subscriber, claim the
+ * (campaign, subscriber) pair, personalize, send once, record the outcome.
+ *
+ * Exactly-once per recipient rests on the claim: only the caller that moves a pair from absent/QUEUED to SENDING
+ * may call SES, and a pair found SENDING is never sent again (it becomes UNKNOWN: SES may have accepted it).
+ * Per recipient this costs one strongly consistent read (status) and two writes (claim, SENT).
+ */
+import type { CampaignStatus } from '../model.ts';
+import type { CampaignRepository, Clock, IssueStore, Mailer, StoredIssue, SubscriberRepository } from '../ports.ts';
+import { classifySendError, errorReason } from './errors.ts';
+import {
+  composeEmail,
+  parseRecipientBatch,
+  type CompilePersonalizer,
+  type ComposeSettings,
+  type Personalize,
+  type Recipient,
+} from './compose.ts';
+import { realSleeper, type Pacer, type Sleeper } from './rate-limiter.ts';
+
+/** One queue message as the worker sees it (SQS record or local queue delivery). */
+export interface WorkerMessage {
+  messageId: string;
+  body: string;
+  /** 1 on first delivery. */
+  receiveCount: number;
+}
+
+export interface WorkerLogger {
+  warn(message: string, detail?: Record<string, unknown>): void;
+  error(message: string, detail?: Record<string, unknown>): void;
+}
+
+export interface WorkerDeps extends ComposeSettings {
+  subscribers: Pick<SubscriberRepository, 'getStatus'>;
+  campaigns: CampaignRepository;
+  mailer: Pick<Mailer, 'send'>;
+  issues: Pick<IssueStore, 'get'>;
+  pacer: Pick<Pacer, 'acquire' | 'throttled'>;
+  compilePersonalizer: CompilePersonalizer;
+  clock: Clock;
+  /** Recipients of one message sent in parallel (default 8). The pacer still bounds the rate. */
+  concurrency?: number;
+  /** In-place retries of a throttled SendEmail before the message goes back to the queue (default 2). */
+  throttleRetries?: number;
+  /** Base backoff after a throttled SendEmail, doubled per retry (default 200 ms). */
+  backoffMs?: number;
+  /**
+   * The queue's maxReceiveCount. On the last delivery, recipients that could not be attempted are parked as
+   * QUEUED pairs before the message fails into the DLQ, so `resume` still finds them. Default: none.
+   */
+  maxReceiveCount?: number;
+  time?: Sleeper;
+  log?: WorkerLogger;
+}
+
+export type RecipientOutcome = 'sent' | 'skipped' | 'failed' | 'unknown' | 'duplicate' | 'throttled' | 'paused';
+
+export interface WorkerResult {
+  /** Message ids to return to the queue (SQS batchItemFailures). */
+  failedMessageIds: string[];
+  outcomes: Record<RecipientOutcome, number>;
+}
+
+const silent: WorkerLogger = { warn: () => undefined, error: () => undefined };
+
+/** Per-container cache: the stored issue and its compiled personalizer, loaded once per campaign. */
+interface CompiledIssue {
+  issue: StoredIssue;
+  personalize: Personalize;
+}
+
+/** Build the worker. Keep the returned function for the container's life so the personalizer cache is reused. */
+export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessage[]) => Promise<WorkerResult> {
+  const compiled = new Map<string, Promise<CompiledIssue | undefined>>();
+  const time = deps.time ?? realSleeper;
+  const log = deps.log ?? silent;
+  const concurrency = Math.max(1, deps.concurrency ?? 8);
+  const retries = deps.throttleRetries ?? 2;
+  const backoff = deps.backoffMs ?? 200;
+
+  function loadIssue(campaignId: string): Promise<CompiledIssue | undefined> {
+    let entry = compiled.get(campaignId);
+    if (!entry) {
+      entry = deps.issues.get(campaignId).then((issue) =>
+        issue
+          ? { issue, personalize: deps.compilePersonalizer({ html: issue.html, text: issue.text, subject: issue.subject }) }
+          : undefined,
+      );
+      // A failed or missing load is retried by the next message, not cached forever.
+      entry.then(
+        (v) => v ?? compiled.delete(campaignId),
+        () => compiled.delete(campaignId),
+      );
+      compiled.set(campaignId, entry);
+    }
+    return entry;
+  }
+
+  return async function processMessages(messages) {
+    const outcomes: Record<RecipientOutcome, number> = {
+      sent: 0, skipped: 0, failed: 0, unknown: 0, duplicate: 0, throttled: 0, paused: 0,
+    };
+    // Campaign status, read once per batch: a paused campaign is not sent from, and a pause seen in this batch
+    // stops its other messages too.
+    const statusCache = new Map<string, Promise<CampaignStatus | undefined>>();
+    const campaignStatus = (id: string) => {
+      let s = statusCache.get(id);
+      if (!s) {
+        s = deps.campaigns.get(id).then((c) => c?.status);
+        statusCache.set(id, s);
+      }
+      return s;
+    };
+    const failedMessageIds: string[] = [];
+
+    async function sendOne(campaignId: string, compiledIssue: CompiledIssue, r: Recipient): Promise<RecipientOutcome> {
+      const status = await deps.subscribers.getStatus(r.email);
+      if (status !== 'confirmed') {
+        await deps.campaigns.recordDelivery(campaignId, r.email, 'SKIPPED', { error: `subscriber ${status ?? 'absent'}` });
+        return 'skipped';
+      }
+      const claim = await deps.campaigns.claim(campaignId, r.email, deps.clock.now());
+      if (!claim.claimed) {
+        if (claim.status === 'SENDING') {
+          // Claimed before and never recorded: SES may have accepted it. Never risk a second email.
+          await deps.campaigns.recordDelivery(campaignId, r.email, 'UNKNOWN', { error: 'found SENDING on retry' });
+          return 'unknown';
+        }
+        return 'duplicate';
+      }
+      const email = await composeEmail(deps, compiledIssue.issue, compiledIssue.personalize, r, campaignId);
+      for (let attempt = 0; ; attempt++) {
+        await deps.pacer.acquire();
+        try {
+          const { messageId } = await deps.mailer.send(email);
+          await deps.campaigns.recordDelivery(campaignId, r.email, 'SENT', { messageId });
+          return 'sent';
+        } catch (err) {
+          const kind = classifySendError(err);
+          if (kind === 'message-fatal') {
+            await deps.campaigns.recordDelivery(campaignId, r.email, 'FAILED', { error: errorReason(err) });
+            return 'failed';
+          }
+          if (kind === 'campaign-fatal') {
+            await deps.campaigns.setStatus(campaignId, ['SENDING'], 'PAUSED', errorReason(err));
+            statusCache.set(campaignId, Promise.resolve('PAUSED'));
+            await deps.campaigns.release(campaignId, r.email);
+            log.warn('campaign paused', { campaignId, reason: errorReason(err) });
+            return 'paused';
+          }
+          deps.pacer.throttled();
+          if (attempt >= retries) {
+            await deps.campaigns.release(campaignId, r.email);
+            return 'throttled';
+          }
+          await time.sleep(backoff * 2 ** attempt * (0.5 + Math.random() / 2));
+        }
+      }
+    }
+
+    async function processMessage(m: WorkerMessage): Promise<boolean> {
+      const batch = parseRecipientBatch(m.body);
+      if (!batch) {
+        // Retrying a malformed body cannot help; acknowledge it so it does not cycle into the DLQ.
+        log.error('malformed queue message dropped', { messageId: m.messageId });
+        return true;
+      }
+      const { campaignId, recipients } = batch;
+      const status = await campaignStatus(campaignId);
+      if (!status) {
+        log.error('queue message for an unknown campaign dropped', { messageId: m.messageId, campaignId });
+        return true;
+      }
+      if (status === 'PAUSED') {
+        await deps.campaigns.park(campaignId, recipients);
+        outcomes.paused += recipients.length;
+        return true;
+      }
+      const compiledIssue = await loadIssue(campaignId);
+      if (!compiledIssue) throw new Error(`rendered issue ${campaignId} not found`);
+
+      let next = 0;
+      let stop: 'throttled' | 'paused' | undefined;
+      const untried: Recipient[] = [];
+      const lane = async () => {
+        while (next < recipients.length) {
+          const r = recipients[next++]!;
+          if (stop || (await campaignStatus(campaignId)) === 'PAUSED') {
+            stop ??= 'paused';
+            untried.push(r);
+            continue;
+          }
+          const outcome = await sendOne(campaignId, compiledIssue, r);
+          outcomes[outcome] += 1;
+          if (outcome === 'throttled' || outcome === 'paused') stop ??= outcome;
+        }
+      };
+      const lanes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, recipients.length) }, lane));
+      const crashed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
+      if (crashed) throw crashed.reason;
+
+      if (stop === 'paused' || (await campaignStatus(campaignId)) === 'PAUSED') {
+        // Paused: the rest stay QUEUED as pairs for `resume`; the message is acknowledged so the DLQ stays empty.
+        await deps.campaigns.park(campaignId, untried);
+        outcomes.paused += untried.length;
+        return true;
+      }
+      if (stop === 'throttled') {
+        if (deps.maxReceiveCount && m.receiveCount >= deps.maxReceiveCount) await deps.campaigns.park(campaignId, untried);
+        return false;
+      }
+      return true;
+    }
+
+    await Promise.all(
+      messages.map(async (m) => {
+        let ok: boolean;
+        try {
+          ok = await processMessage(m);
+        } catch (err) {
+          log.error('queue message failed', { messageId: m.messageId, error: errorReason(err) });
+          ok = false;
+        }
+        if (!ok) failedMessageIds.push(m.messageId);
+      }),
+    );
+    return { failedMessageIds, outcomes };
+  };
+}
