@@ -1,4 +1,28 @@
-// Lambda entry point for the subscribers function. Placeholder until its owner lands the real handler.
-export const handler = async (): Promise<never> => {
-  throw new Error('subscribers handler not implemented yet');
-};
+/**
+ * Lambda entry point for the subscribers HTTP API. Wiring only: configuration and SDK clients at module scope
+ * (reused by warm invocations); the logic lives in subscribers.ts.
+ * Environment: TABLE_NAME, SENDER, PUBLIC_BASE_URL, TOKEN_SECRET_ARN, optional CONFIGURATION_SET, and
+ * TEMPLATES_DIR when the bundle keeps templates/ somewhere other than the repository layout.
+ */
+import { DynamoDbSubscriberRepository } from '../adapters/dynamodb/dynamodb-subscriber-repository.ts';
+import { secretsManagerTokenKeys } from '../adapters/secrets/token-keys.ts';
+import { SesMailer } from '../adapters/ses/ses-mailer.ts';
+import { systemClock } from '../core/ports.ts';
+import { documentClient, secretsClient, sesClient } from '../runtime/aws-clients.ts';
+import { configSchema, loadConfig } from '../runtime/config.ts';
+import { buildSubscribersHandler } from './subscribers.ts';
+
+const config = loadConfig(
+  configSchema.pick({ TABLE_NAME: true, SENDER: true, PUBLIC_BASE_URL: true, TOKEN_SECRET_ARN: true, CONFIGURATION_SET: true }),
+);
+
+export const handler = buildSubscribersHandler({
+  repo: new DynamoDbSubscriberRepository(documentClient(), config.TABLE_NAME),
+  mailer: new SesMailer(sesClient()),
+  tokenKeys: secretsManagerTokenKeys(secretsClient(), config.TOKEN_SECRET_ARN),
+  clock: systemClock,
+  sender: config.SENDER,
+  publicBaseUrl: config.PUBLIC_BASE_URL,
+  ...(config.CONFIGURATION_SET ? { configurationSet: config.CONFIGURATION_SET } : {}),
+  ...(process.env.TEMPLATES_DIR ? { templatesDir: process.env.TEMPLATES_DIR } : {}),
+});

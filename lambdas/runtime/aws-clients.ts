@@ -4,10 +4,35 @@
  * when a handler never imports their factory.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 let ddb: DynamoDBClient | undefined;
+let doc: DynamoDBDocumentClient | undefined;
+let ses: SESv2Client | undefined;
+let secrets: SecretsManagerClient | undefined;
 
 export function dynamoClient(): DynamoDBClient {
   ddb ??= new DynamoDBClient({});
   return ddb;
+}
+
+/** The options every DocumentClient in this project uses (AWS and local alike). */
+export const DOCUMENT_CLIENT_OPTIONS = { marshallOptions: { removeUndefinedValues: true } } as const;
+
+/** DocumentClient over {@link dynamoClient}: plain JS values in and out. */
+export function documentClient(): DynamoDBDocumentClient {
+  doc ??= DynamoDBDocumentClient.from(dynamoClient(), DOCUMENT_CLIENT_OPTIONS);
+  return doc;
+}
+
+export function sesClient(): SESv2Client {
+  ses ??= new SESv2Client({});
+  return ses;
+}
+
+export function secretsClient(): SecretsManagerClient {
+  secrets ??= new SecretsManagerClient({});
+  return secrets;
 }

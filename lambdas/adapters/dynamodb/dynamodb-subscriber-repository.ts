@@ -1,0 +1,300 @@
+/**
+ * SubscriberRepository on DynamoDB (single table, see table.ts), through the lib-dynamodb DocumentClient.
+ *
+ * Every state change is ONE conditional UpdateItem/PutItem: the condition encodes the allowed transition, so
+ * concurrent requests cannot race (no read-modify-write). A failed condition is an outcome, not an error;
+ * only then do we read the item to report what is there.
+ * The sparse GSI attributes (gsi1pk/gsi1sk) exist only while a subscriber is confirmed.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import type { Consent, Subscriber, SubscriberStatus } from '../../core/model.ts';
+import type { SubscriberPage, SubscriberRepository, SubscriberWriteOutcome } from '../../core/ports.ts';
+import { CONFIRMED_INDEX, CONFIRMED_PK, TTL_ATTRIBUTE, keys } from './table.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+
+const SUBSCRIBER_SK = keys.subscriber('x').sk;
+const STORED_FIELDS = [
+  'email', 'status', 'name', 'attributes', 'createdAt', 'updatedAt', 'confirmedAt', 'unsubscribedAt',
+  'confirmationSentAt', 'consent', TTL_ATTRIBUTE,
+] as const;
+
+function epochSeconds(d: Date): number {
+  return Math.floor(d.getTime() / 1000);
+}
+
+function isConditionFailure(err: unknown): boolean {
+  return err instanceof ConditionalCheckFailedException || (err as Error | undefined)?.name === 'ConditionalCheckFailedException';
+}
+
+/** A pending record whose TTL has passed is dead even if DynamoDB has not deleted it yet. */
+function isExpired(item: Record<string, unknown>, now: Date): boolean {
+  const exp = item[TTL_ATTRIBUTE];
+  return item.status === 'pending' && typeof exp === 'number' && exp <= epochSeconds(now);
+}
+
+function toSubscriber(item: Record<string, unknown>): Subscriber {
+  const out: Record<string, unknown> = {};
+  for (const f of STORED_FIELDS) if (item[f] !== undefined) out[f] = item[f];
+  return out as unknown as Subscriber;
+}
+
+// Shared by the conditions below: "a live pending record" and "a pending record past its TTL".
+const LIVE_PENDING = `(#status = :pending AND (attribute_not_exists(${TTL_ATTRIBUTE}) OR ${TTL_ATTRIBUTE} > :nowS))`;
+const EXPIRED_PENDING = `(#status = :pending AND ${TTL_ATTRIBUTE} <= :nowS)`;
+
+export class DynamoDbSubscriberRepository implements SubscriberRepository {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    /** Used only to hide expired pending records on reads that take no time argument. */
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  private async getItem(email: string, projection?: string): Promise<Record<string, unknown> | undefined> {
+    const res = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.subscriber(email),
+        ConsistentRead: true,
+        ...(projection ? { ProjectionExpression: projection, ExpressionAttributeNames: { '#status': 'status' } } : {}),
+      }),
+    );
+    if (!res.Item || isExpired(res.Item, this.now())) return undefined;
+    return res.Item;
+  }
+
+  async get(email: string): Promise<Subscriber | undefined> {
+    const item = await this.getItem(email);
+    return item && toSubscriber(item);
+  }
+
+  async getStatus(email: string): Promise<SubscriberStatus | undefined> {
+    const item = await this.getItem(email, `#status, ${TTL_ATTRIBUTE}`);
+    return item?.status as SubscriberStatus | undefined;
+  }
+
+  async upsertPending(input: Parameters<SubscriberRepository['upsertPending']>[0]) {
+    const nowIso = input.now.toISOString();
+    const nowS = epochSeconds(input.now);
+    const consent: Consent = { at: nowIso, method: 'double-opt-in', source: input.source };
+    const common = {
+      ':pending': 'pending',
+      ':now': nowIso,
+      ':nowS': nowS,
+      ':exp': nowS + input.ttlSeconds,
+      ':email': input.email,
+      ':consent': consent,
+      ...(input.name ? { ':name': input.name } : {}),
+    };
+    const setName = input.name ? ', #name = :name' : '';
+    const names = { '#status': 'status', ...(input.name ? { '#name': 'name' } : {}) };
+
+    // 1. Create, revive an expired pending record, or refresh one whose resend window has passed; this write
+    //    also moves confirmationSentAt, so among concurrent requests exactly one wins the right to send.
+    try {
+      const res = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.subscriber(input.email),
+          ConditionExpression:
+            `attribute_not_exists(pk) OR ${EXPIRED_PENDING} OR ` +
+            `((#status = :pending OR #status = :unsub) AND (attribute_not_exists(confirmationSentAt) OR confirmationSentAt <= :cutoff))`,
+          UpdateExpression:
+            `SET #status = :pending, email = :email, createdAt = if_not_exists(createdAt, :now), updatedAt = :now, ` +
+            `confirmationSentAt = :now, ${TTL_ATTRIBUTE} = :exp, consent = :consent${setName} REMOVE gsi1pk, gsi1sk`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: {
+            ...common,
+            ':unsub': 'unsubscribed',
+            ':cutoff': new Date(input.now.getTime() - input.resendAfterSeconds * 1000).toISOString(),
+          },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      const old = res.Attributes;
+      const created = !old || isExpired(old, input.now);
+      return { outcome: created ? ('created' as const) : ('refreshed' as const), mayResend: true };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+
+    // 2. Inside the resend window: refresh the record (TTL, name) but send nothing.
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.subscriber(input.email),
+          ConditionExpression: `${LIVE_PENDING} OR #status = :unsub`,
+          UpdateExpression: `SET #status = :pending, updatedAt = :now, ${TTL_ATTRIBUTE} = :exp, consent = :consent${setName}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: { ...common, ':unsub': 'unsubscribed' },
+        }),
+      );
+      return { outcome: 'refreshed' as const, mayResend: false };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    // confirmed, bounced or complained: never downgraded by a form.
+    return { outcome: 'ignored' as const, mayResend: false };
+  }
+
+  /** Run a conditional update; on a failed condition, report what is there instead. */
+  private async transition(email: string, update: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'Key'>): Promise<SubscriberWriteOutcome> {
+    try {
+      const res = await this.doc.send(
+        new UpdateCommand({ TableName: this.tableName, Key: keys.subscriber(email), ReturnValues: 'ALL_NEW', ...update }),
+      );
+      return { kind: 'changed', subscriber: toSubscriber(res.Attributes ?? {}) };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+    const current = await this.get(email);
+    return current ? { kind: 'unchanged', subscriber: current } : { kind: 'not-found' };
+  }
+
+  confirm(email: string, now: Date): Promise<SubscriberWriteOutcome> {
+    return this.transition(email, {
+      ConditionExpression: LIVE_PENDING,
+      UpdateExpression:
+        `SET #status = :confirmed, confirmedAt = :now, updatedAt = :now, consent.#at = :now, ` +
+        `gsi1pk = :gsiPk, gsi1sk = :email REMOVE ${TTL_ATTRIBUTE}`,
+      ExpressionAttributeNames: { '#status': 'status', '#at': 'at' },
+      ExpressionAttributeValues: {
+        ':pending': 'pending',
+        ':confirmed': 'confirmed',
+        ':now': now.toISOString(),
+        ':nowS': epochSeconds(now),
+        ':gsiPk': CONFIRMED_PK,
+        ':email': email,
+      },
+    });
+  }
+
+  unsubscribe(email: string, now: Date): Promise<SubscriberWriteOutcome> {
+    return this.transition(email, {
+      ConditionExpression: `${LIVE_PENDING} OR #status = :confirmed`,
+      // The record stays (without TTL) so that a later import or form cannot silently bring the address back.
+      UpdateExpression: `SET #status = :unsub, unsubscribedAt = :now, updatedAt = :now REMOVE gsi1pk, gsi1sk, ${TTL_ATTRIBUTE}`,
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':pending': 'pending',
+        ':confirmed': 'confirmed',
+        ':unsub': 'unsubscribed',
+        ':now': now.toISOString(),
+        ':nowS': epochSeconds(now),
+      },
+    });
+  }
+
+  suppress(email: string, reason: 'bounced' | 'complained', now: Date): Promise<SubscriberWriteOutcome> {
+    return this.transition(email, {
+      ConditionExpression: 'attribute_exists(pk) AND #status <> :reason',
+      UpdateExpression: `SET #status = :reason, updatedAt = :now REMOVE gsi1pk, gsi1sk, ${TTL_ATTRIBUTE}`,
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':reason': reason, ':now': now.toISOString() },
+    });
+  }
+
+  async importSubscriber(input: Parameters<SubscriberRepository['importSubscriber']>[0]): Promise<'created' | 'exists'> {
+    const nowIso = input.now.toISOString();
+    const item: Record<string, unknown> = {
+      ...keys.subscriber(input.email),
+      email: input.email,
+      status: input.status,
+      createdAt: nowIso,
+      updatedAt: nowIso,
+      consent: input.consent,
+      ...(input.name ? { name: input.name } : {}),
+      ...(input.attributes && Object.keys(input.attributes).length > 0 ? { attributes: input.attributes } : {}),
+      ...(input.status === 'confirmed'
+        ? { confirmedAt: nowIso, gsi1pk: CONFIRMED_PK, gsi1sk: input.email }
+        : { [TTL_ATTRIBUTE]: epochSeconds(input.now) + 7 * 24 * 60 * 60 }),
+    };
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: `attribute_not_exists(pk) OR ${EXPIRED_PENDING}`,
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':pending': 'pending', ':nowS': epochSeconds(input.now) },
+        }),
+      );
+      return 'created';
+    } catch (err) {
+      if (isConditionFailure(err)) return 'exists';
+      throw err;
+    }
+  }
+
+  async delete(email: string): Promise<boolean> {
+    const res = await this.doc.send(
+      new DeleteCommand({ TableName: this.tableName, Key: keys.subscriber(email), ReturnValues: 'ALL_OLD' }),
+    );
+    return res.Attributes !== undefined;
+  }
+
+  async listConfirmed(cursor: string | undefined, limit: number): Promise<SubscriberPage> {
+    const res = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: CONFIRMED_INDEX,
+        KeyConditionExpression: 'gsi1pk = :pk',
+        ExpressionAttributeValues: { ':pk': CONFIRMED_PK },
+        Limit: limit,
+        ...(cursor ? { ExclusiveStartKey: decodeCursor(cursor) } : {}),
+      }),
+    );
+    const items = (res.Items ?? []).map((i) => ({
+      email: i.email as string,
+      ...(typeof i.name === 'string' ? { name: i.name } : {}),
+    }));
+    return { items, ...(res.LastEvaluatedKey ? { cursor: encodeCursor(res.LastEvaluatedKey) } : {}) };
+  }
+
+  async countConfirmed(): Promise<number> {
+    let count = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: CONFIRMED_INDEX,
+          KeyConditionExpression: 'gsi1pk = :pk',
+          ExpressionAttributeValues: { ':pk': CONFIRMED_PK },
+          Select: 'COUNT',
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      count += res.Count ?? 0;
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return count;
+  }
+
+  async *scan(): AsyncIterable<Subscriber> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.doc.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: 'sk = :sk',
+          ExpressionAttributeValues: { ':sk': SUBSCRIBER_SK },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      const now = this.now();
+      for (const item of res.Items ?? []) if (!isExpired(item, now)) yield toSubscriber(item);
+      start = res.LastEvaluatedKey;
+    } while (start);
+  }
+}

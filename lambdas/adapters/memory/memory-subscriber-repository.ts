@@ -1,0 +1,130 @@
+/**
+ * In-memory SubscriberRepository for core tests and demos. Same contract as the DynamoDB adapter
+ * (test/adapters/subscriber-repository-contract.ts runs against both); JS is single-threaded, so each
+ * method body is atomic like a conditional write.
+ */
+import type { Subscriber, SubscriberStatus } from '../../core/model.ts';
+import type { SubscriberPage, SubscriberRepository, SubscriberWriteOutcome } from '../../core/ports.ts';
+
+const epoch = (d: Date) => Math.floor(d.getTime() / 1000);
+
+export class MemorySubscriberRepository implements SubscriberRepository {
+  private readonly items = new Map<string, Subscriber>();
+
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  private live(email: string, now: Date = this.now()): Subscriber | undefined {
+    const s = this.items.get(email);
+    if (!s) return undefined;
+    if (s.status === 'pending' && s.expiresAt !== undefined && s.expiresAt <= epoch(now)) return undefined;
+    return s;
+  }
+
+  async get(email: string) {
+    const s = this.live(email);
+    return s && structuredClone(s);
+  }
+
+  async getStatus(email: string): Promise<SubscriberStatus | undefined> {
+    return this.live(email)?.status;
+  }
+
+  async upsertPending(input: Parameters<SubscriberRepository['upsertPending']>[0]) {
+    const nowIso = input.now.toISOString();
+    const current = this.live(input.email, input.now);
+    const fresh = {
+      status: 'pending' as const,
+      updatedAt: nowIso,
+      expiresAt: epoch(input.now) + input.ttlSeconds,
+      consent: { at: nowIso, method: 'double-opt-in' as const, source: input.source },
+      ...(input.name ? { name: input.name } : {}),
+    };
+    if (!current) {
+      this.items.set(input.email, { email: input.email, createdAt: nowIso, ...fresh, confirmationSentAt: nowIso });
+      return { outcome: 'created' as const, mayResend: true };
+    }
+    if (current.status !== 'pending' && current.status !== 'unsubscribed') return { outcome: 'ignored' as const, mayResend: false };
+    const cutoff = input.now.getTime() - input.resendAfterSeconds * 1000;
+    const mayResend = !current.confirmationSentAt || Date.parse(current.confirmationSentAt) <= cutoff;
+    Object.assign(current, fresh, mayResend ? { confirmationSentAt: nowIso } : {});
+    return { outcome: 'refreshed' as const, mayResend };
+  }
+
+  private change(email: string, now: Date, allowed: (s: Subscriber) => boolean, apply: (s: Subscriber) => void): SubscriberWriteOutcome {
+    const s = this.live(email, now);
+    if (!s) return { kind: 'not-found' };
+    if (!allowed(s)) return { kind: 'unchanged', subscriber: structuredClone(s) };
+    apply(s);
+    s.updatedAt = now.toISOString();
+    return { kind: 'changed', subscriber: structuredClone(s) };
+  }
+
+  async confirm(email: string, now: Date) {
+    return this.change(email, now, (s) => s.status === 'pending', (s) => {
+      s.status = 'confirmed';
+      s.confirmedAt = now.toISOString();
+      if (s.consent) s.consent = { ...s.consent, at: now.toISOString() };
+      delete s.expiresAt;
+    });
+  }
+
+  async unsubscribe(email: string, now: Date) {
+    return this.change(email, now, (s) => s.status === 'pending' || s.status === 'confirmed', (s) => {
+      s.status = 'unsubscribed';
+      s.unsubscribedAt = now.toISOString();
+      delete s.expiresAt;
+    });
+  }
+
+  async suppress(email: string, reason: 'bounced' | 'complained', now: Date) {
+    return this.change(email, now, (s) => s.status !== reason, (s) => {
+      s.status = reason;
+      delete s.expiresAt;
+    });
+  }
+
+  async importSubscriber(input: Parameters<SubscriberRepository['importSubscriber']>[0]): Promise<'created' | 'exists'> {
+    if (this.live(input.email, input.now)) return 'exists';
+    const nowIso = input.now.toISOString();
+    this.items.set(input.email, {
+      email: input.email,
+      status: input.status,
+      createdAt: nowIso,
+      updatedAt: nowIso,
+      consent: input.consent,
+      ...(input.name ? { name: input.name } : {}),
+      ...(input.attributes && Object.keys(input.attributes).length > 0 ? { attributes: { ...input.attributes } } : {}),
+      ...(input.status === 'confirmed' ? { confirmedAt: nowIso } : { expiresAt: epoch(input.now) + 7 * 24 * 60 * 60 }),
+    });
+    return 'created';
+  }
+
+  async delete(email: string) {
+    return this.items.delete(email);
+  }
+
+  private confirmedSorted() {
+    return [...this.items.values()].filter((s) => s.status === 'confirmed').sort((a, b) => (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
+  }
+
+  async listConfirmed(cursor: string | undefined, limit: number): Promise<SubscriberPage> {
+    const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString('utf8');
+    const rest = this.confirmedSorted().filter((s) => after === undefined || s.email > after);
+    const page = rest.slice(0, limit);
+    const items = page.map((s) => ({ email: s.email, ...(s.name ? { name: s.name } : {}) }));
+    const last = page[page.length - 1];
+    return { items, ...(rest.length > limit && last ? { cursor: Buffer.from(last.email).toString('base64url') } : {}) };
+  }
+
+  async countConfirmed() {
+    return this.confirmedSorted().length;
+  }
+
+  async *scan() {
+    const now = this.now();
+    for (const email of [...this.items.keys()]) {
+      const s = this.live(email, now);
+      if (s) yield structuredClone(s);
+    }
+  }
+}

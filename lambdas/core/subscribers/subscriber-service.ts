@@ -1,0 +1,109 @@
+/**
+ * Double opt-in rules: subscribe, confirm and unsubscribe, as pure logic over the ports.
+ * Outcomes are values (the handler maps them to pages); faults (DynamoDB, SES) are thrown unchanged.
+ */
+import type { Clock, Mailer, SubscriberRepository, TokenKeys } from '../ports.ts';
+import { signToken, verifyToken, type TokenCheck, type TokenPurpose } from '../tokens/tokens.ts';
+import type { SubscribeRequest } from './subscribe-form.ts';
+
+/** Pending records live 7 days (DynamoDB TTL), as long as their confirm link. */
+export const PENDING_TTL_SECONDS = 7 * 24 * 60 * 60;
+/** At most one confirmation email per address per 10 minutes. */
+export const CONFIRMATION_RESEND_SECONDS = 10 * 60;
+
+/** Renders the confirmation email; implemented outside the core (MJML + Handlebars). */
+export type ConfirmationEmailRenderer = (input: {
+  email: string;
+  name?: string;
+  confirmUrl: string;
+}) => Promise<{ subject: string; html: string; text: string }>;
+
+export interface SubscriberServiceDeps {
+  repo: SubscriberRepository;
+  mailer: Mailer;
+  /** Loaded lazily (Secrets Manager on AWS), at most once per container by the loader. */
+  tokenKeys: () => Promise<TokenKeys>;
+  clock: Clock;
+  renderConfirmation: ConfirmationEmailRenderer;
+  /** From address of the confirmation email. */
+  sender: string;
+  /** Public base URL of the HTTP API, without trailing slash. */
+  publicBaseUrl: string;
+  configurationSet?: string;
+}
+
+export type SubscribeOutcome = { kind: 'accepted'; stored: 'created' | 'refreshed' | 'ignored' | 'honeypot'; emailSent: boolean };
+export type TokenFailure = Extract<TokenCheck, { ok: false }>['reason'];
+export type ConfirmOutcome =
+  | { kind: 'confirmed'; email: string }
+  | { kind: 'invalid-token'; reason: TokenFailure }
+  /** The pending record expired, was erased, or the address left meanwhile. */
+  | { kind: 'not-pending'; email: string };
+export type UnsubscribeOutcome = { kind: 'unsubscribed'; email: string } | { kind: 'invalid-token'; reason: TokenFailure };
+
+export function createSubscriberService(deps: SubscriberServiceDeps) {
+  const { repo, mailer, clock } = deps;
+
+  async function check(token: unknown, purpose: TokenPurpose) {
+    return verifyToken(token, purpose, await deps.tokenKeys(), clock.now());
+  }
+
+  return {
+    /**
+     * Create or refresh a pending subscriber and send the confirmation email when the 10-minute window allows.
+     * The outcome deliberately looks the same to the caller for every prior status (the handler answers
+     * identically); `stored` and `emailSent` exist for tests and logs.
+     */
+    async subscribe(request: SubscribeRequest): Promise<SubscribeOutcome> {
+      if (request.isBot) return { kind: 'accepted', stored: 'honeypot', emailSent: false };
+      const now = clock.now();
+      const { outcome, mayResend } = await repo.upsertPending({
+        email: request.email,
+        ...(request.name ? { name: request.name } : {}),
+        source: request.source,
+        now,
+        ttlSeconds: PENDING_TTL_SECONDS,
+        resendAfterSeconds: CONFIRMATION_RESEND_SECONDS,
+      });
+      if (!mayResend) return { kind: 'accepted', stored: outcome, emailSent: false };
+      const token = signToken({ purpose: 'confirm', email: request.email }, await deps.tokenKeys(), now);
+      const confirmUrl = `${deps.publicBaseUrl}/confirm?token=${encodeURIComponent(token)}`;
+      const content = await deps.renderConfirmation({
+        email: request.email,
+        ...(request.name ? { name: request.name } : {}),
+        confirmUrl,
+      });
+      await mailer.send({
+        from: deps.sender,
+        to: request.email,
+        ...content,
+        tags: { type: 'confirmation' },
+        ...(deps.configurationSet ? { configurationSet: deps.configurationSet } : {}),
+      });
+      return { kind: 'accepted', stored: outcome, emailSent: true };
+    },
+
+    /** Check a token without changing anything (the GET pages). */
+    inspect: check,
+
+    /** pending → confirmed. Confirming twice is fine; a link for an address that left does not re-subscribe it. */
+    async confirm(token: unknown): Promise<ConfirmOutcome> {
+      const result = await check(token, 'confirm');
+      if (!result.ok) return { kind: 'invalid-token', reason: result.reason };
+      const email = result.claims.email;
+      const write = await repo.confirm(email, clock.now());
+      if (write.kind === 'changed' || (write.kind === 'unchanged' && write.subscriber?.status === 'confirmed')) return { kind: 'confirmed', email };
+      return { kind: 'not-pending', email };
+    },
+
+    /** → unsubscribed. Idempotent, and an unknown or erased address is also "unsubscribed". */
+    async unsubscribe(token: unknown): Promise<UnsubscribeOutcome> {
+      const result = await check(token, 'unsubscribe');
+      if (!result.ok) return { kind: 'invalid-token', reason: result.reason };
+      await repo.unsubscribe(result.claims.email, clock.now());
+      return { kind: 'unsubscribed', email: result.claims.email };
+    },
+  };
+}
+
+export type SubscriberService = ReturnType<typeof createSubscriberService>;
