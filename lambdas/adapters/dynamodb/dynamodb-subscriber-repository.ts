@@ -20,6 +20,7 @@ import type { Consent, Subscriber, SubscriberStatus } from '../../core/model.ts'
 import type { SubscriberPage, SubscriberRepository, SubscriberWriteOutcome } from '../../core/ports.ts';
 import { CONFIRMED_INDEX, CONFIRMED_PK, TTL_ATTRIBUTE, keys } from './table.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
+import { importedSubscriber } from '../../core/subscribers/imported-subscriber.ts';
 
 const SUBSCRIBER_SK = keys.subscriber('x').sk;
 const STORED_FIELDS = [
@@ -205,19 +206,11 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
   }
 
   async importSubscriber(input: Parameters<SubscriberRepository['importSubscriber']>[0]): Promise<'created' | 'exists'> {
-    const nowIso = input.now.toISOString();
+    const subscriber = importedSubscriber(input);
     const item: Record<string, unknown> = {
       ...keys.subscriber(input.email),
-      email: input.email,
-      status: input.status,
-      createdAt: nowIso,
-      updatedAt: nowIso,
-      consent: input.consent,
-      ...(input.name ? { name: input.name } : {}),
-      ...(input.attributes && Object.keys(input.attributes).length > 0 ? { attributes: input.attributes } : {}),
-      ...(input.status === 'confirmed'
-        ? { confirmedAt: nowIso, gsi1pk: CONFIRMED_PK, gsi1sk: input.email }
-        : { [TTL_ATTRIBUTE]: epochSeconds(input.now) + 7 * 24 * 60 * 60 }),
+      ...subscriber,
+      ...(subscriber.status === 'confirmed' ? { gsi1pk: CONFIRMED_PK, gsi1sk: input.email } : {}),
     };
     try {
       await this.doc.send(
@@ -243,17 +236,21 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
     return res.Attributes !== undefined;
   }
 
-  async listConfirmed(cursor: string | undefined, limit: number): Promise<SubscriberPage> {
-    const res = await this.doc.send(
+  /** Query the sparse GSI: only confirmed subscribers are in it. */
+  private queryConfirmed(extra: { Limit?: number; Select?: 'COUNT'; ExclusiveStartKey?: Record<string, unknown> }) {
+    return this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
         IndexName: CONFIRMED_INDEX,
         KeyConditionExpression: 'gsi1pk = :pk',
         ExpressionAttributeValues: { ':pk': CONFIRMED_PK },
-        Limit: limit,
-        ...(cursor ? { ExclusiveStartKey: decodeCursor(cursor) } : {}),
+        ...extra,
       }),
     );
+  }
+
+  async listConfirmed(cursor: string | undefined, limit: number): Promise<SubscriberPage> {
+    const res = await this.queryConfirmed({ Limit: limit, ...(cursor ? { ExclusiveStartKey: decodeCursor(cursor) } : {}) });
     const items = (res.Items ?? []).map((i) => ({
       email: i.email as string,
       ...(typeof i.name === 'string' ? { name: i.name } : {}),
@@ -265,16 +262,7 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
     let count = 0;
     let start: Record<string, unknown> | undefined;
     do {
-      const res = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: CONFIRMED_INDEX,
-          KeyConditionExpression: 'gsi1pk = :pk',
-          ExpressionAttributeValues: { ':pk': CONFIRMED_PK },
-          Select: 'COUNT',
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
+      const res = await this.queryConfirmed({ Select: 'COUNT', ...(start ? { ExclusiveStartKey: start } : {}) });
       count += res.Count ?? 0;
       start = res.LastEvaluatedKey;
     } while (start);

@@ -4,6 +4,7 @@
  * method body is atomic like a conditional write.
  */
 import type { Subscriber, SubscriberStatus } from '../../core/model.ts';
+import { importedSubscriber } from '../../core/subscribers/imported-subscriber.ts';
 import type { SubscriberPage, SubscriberRepository, SubscriberWriteOutcome } from '../../core/ports.ts';
 
 const epoch = (d: Date) => Math.floor(d.getTime() / 1000);
@@ -85,17 +86,7 @@ export class MemorySubscriberRepository implements SubscriberRepository {
 
   async importSubscriber(input: Parameters<SubscriberRepository['importSubscriber']>[0]): Promise<'created' | 'exists'> {
     if (this.live(input.email, input.now)) return 'exists';
-    const nowIso = input.now.toISOString();
-    this.items.set(input.email, {
-      email: input.email,
-      status: input.status,
-      createdAt: nowIso,
-      updatedAt: nowIso,
-      consent: input.consent,
-      ...(input.name ? { name: input.name } : {}),
-      ...(input.attributes && Object.keys(input.attributes).length > 0 ? { attributes: { ...input.attributes } } : {}),
-      ...(input.status === 'confirmed' ? { confirmedAt: nowIso } : { expiresAt: epoch(input.now) + 7 * 24 * 60 * 60 }),
-    });
+    this.items.set(input.email, importedSubscriber(input));
     return 'created';
   }
 
