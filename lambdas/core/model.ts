@@ -52,6 +52,8 @@ export interface CampaignAccounting {
   bounced: number;
   complained: number;
   delivered?: number;
+  /** Transient (soft) bounces: counted only, the subscriber stays confirmed. */
+  softBounced?: number;
   status?: CampaignStatus;
 }
 

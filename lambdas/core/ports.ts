@@ -133,8 +133,16 @@ export interface CampaignRepository {
     status: DeliveryStatus,
     detail?: { messageId?: string; error?: string },
   ): Promise<void>;
-  /** Idempotent event counter (bounce / complaint / delivery): counted once per (campaign, type, email, eventId). */
-  recordEvent(campaignId: string, type: 'bounced' | 'complained' | 'delivered', email: string, eventId: string): Promise<boolean>;
+  /**
+   * Idempotent event counter (bounce / transient bounce / complaint / delivery): counted once per
+   * (campaign, type, email, eventId). Returns false for a duplicate.
+   */
+  recordEvent(
+    campaignId: string,
+    type: 'bounced' | 'complained' | 'delivered' | 'softBounced',
+    email: string,
+    eventId: string,
+  ): Promise<boolean>;
   accounting(campaignId: string): Promise<CampaignAccounting | undefined>;
   /** Right to erasure: delete this subscriber's delivery and event records in every campaign. */
   deleteSubscriberRecords(email: string): Promise<number>;

@@ -1,4 +1,15 @@
-// Lambda entry point for the ses-events function. Placeholder until its owner lands the real handler.
-export const handler = async (): Promise<never> => {
-  throw new Error('ses-events handler not implemented yet');
-};
+/** Lambda entry point for the SES events function (SNS or EventBridge). Wiring only. Environment: TABLE_NAME. */
+import { DynamoDbCampaignRepository } from '../adapters/dynamodb/dynamodb-campaign-repository.ts';
+import { DynamoDbSubscriberRepository } from '../adapters/dynamodb/dynamodb-subscriber-repository.ts';
+import { systemClock } from '../core/ports.ts';
+import { documentClient } from '../runtime/aws-clients.ts';
+import { configSchema, loadConfig } from '../runtime/config.ts';
+import { createSesEventsHandler } from './ses-events.ts';
+
+const config = loadConfig(configSchema.pick({ TABLE_NAME: true }));
+
+export const handler = createSesEventsHandler({
+  subscribers: new DynamoDbSubscriberRepository(documentClient(), config.TABLE_NAME),
+  campaigns: new DynamoDbCampaignRepository(documentClient(), config.TABLE_NAME),
+  clock: systemClock,
+});

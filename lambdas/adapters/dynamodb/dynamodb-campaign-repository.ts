@@ -10,14 +10,14 @@
 import { type DynamoDBDocumentClient, BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CampaignAccounting, CampaignStatus, DeliveryStatus } from '../../core/model.ts';
 import type { CampaignRecord, CampaignRepository } from '../../core/ports.ts';
-import { computeAccounting, emptyPairCounts, type EventCounts } from '../../core/sending/accounting.ts';
+import { computeAccounting, emptyEventCounts, emptyPairCounts, type EventCounts } from '../../core/sending/accounting.ts';
 import { allowedFrom } from '../../core/sending/delivery-rules.ts';
 import { keys } from './table.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
 const DELIVERY = 'D#';
 const EVENT = 'E#';
-const EVENT_TYPES = ['bounced', 'complained', 'delivered'] as const;
+const EVENT_TYPES = ['bounced', 'complained', 'delivered', 'softBounced'] as const;
 const DELIVERY_STATUSES = new Set<DeliveryStatus>(['QUEUED', 'SENDING', 'SENT', 'SKIPPED', 'FAILED', 'UNKNOWN']);
 
 function isConditionFailure(err: unknown): boolean {
@@ -272,7 +272,7 @@ export class DynamoDbCampaignRepository implements CampaignRepository {
     }
   }
 
-  async recordEvent(campaignId: string, type: 'bounced' | 'complained' | 'delivered', email: string, eventId: string): Promise<boolean> {
+  async recordEvent(campaignId: string, type: 'bounced' | 'complained' | 'delivered' | 'softBounced', email: string, eventId: string): Promise<boolean> {
     try {
       await this.doc.send(new PutCommand({
         TableName: this.tableName,
@@ -288,7 +288,7 @@ export class DynamoDbCampaignRepository implements CampaignRepository {
 
   async accounting(campaignId: string): Promise<CampaignAccounting | undefined> {
     const pairs = emptyPairCounts();
-    const events: EventCounts = { bounced: 0, complained: 0, delivered: 0 };
+    const events: EventCounts = emptyEventCounts();
     let meta: Record<string, unknown> | undefined;
     let start: Record<string, unknown> | undefined;
     do {

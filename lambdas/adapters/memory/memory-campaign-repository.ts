@@ -4,7 +4,7 @@
  */
 import type { CampaignAccounting, CampaignStatus, DeliveryStatus } from '../../core/model.ts';
 import type { CampaignRecord, CampaignRepository } from '../../core/ports.ts';
-import { computeAccounting, emptyPairCounts } from '../../core/sending/accounting.ts';
+import { computeAccounting, emptyEventCounts, emptyPairCounts } from '../../core/sending/accounting.ts';
 import { allowedFrom } from '../../core/sending/delivery-rules.ts';
 
 interface Pair {
@@ -109,7 +109,7 @@ export class MemoryCampaignRepository implements CampaignRepository {
     pairs.set(email, { ...p, status, ...detail });
   }
 
-  async recordEvent(campaignId: string, type: 'bounced' | 'complained' | 'delivered', email: string, eventId: string): Promise<boolean> {
+  async recordEvent(campaignId: string, type: 'bounced' | 'complained' | 'delivered' | 'softBounced', email: string, eventId: string): Promise<boolean> {
     let s = this.events.get(campaignId);
     if (!s) this.events.set(campaignId, (s = new Set()));
     const key = `${type}#${email}#${eventId}`;
@@ -123,7 +123,7 @@ export class MemoryCampaignRepository implements CampaignRepository {
     if (!c) return undefined;
     const pairs = emptyPairCounts();
     for (const p of this.pairsOf(campaignId).values()) pairs[p.status] += 1;
-    const events = { bounced: 0, complained: 0, delivered: 0 };
+    const events = emptyEventCounts();
     for (const key of this.events.get(campaignId) ?? []) events[key.split('#')[0] as keyof typeof events] += 1;
     return computeAccounting(c, pairs, events);
   }

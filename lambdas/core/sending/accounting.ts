@@ -8,7 +8,11 @@ import type { CampaignAccounting, CampaignStatus, DeliveryStatus } from '../mode
 import type { CampaignRecord } from '../ports.ts';
 
 export type PairCounts = Record<DeliveryStatus, number>;
-export type EventCounts = { bounced: number; complained: number; delivered: number };
+export type EventCounts = { bounced: number; complained: number; delivered: number; softBounced: number };
+
+export function emptyEventCounts(): EventCounts {
+  return { bounced: 0, complained: 0, delivered: 0, softBounced: 0 };
+}
 
 export function emptyPairCounts(): PairCounts {
   return { QUEUED: 0, SENDING: 0, SENT: 0, SKIPPED: 0, FAILED: 0, UNKNOWN: 0 };
@@ -44,6 +48,7 @@ export function computeAccounting(
     bounced: events.bounced,
     complained: events.complained,
     delivered: events.delivered,
+    softBounced: events.softBounced,
     status: campaign.status as CampaignStatus,
   };
 }
