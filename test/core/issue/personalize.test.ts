@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PLACEHOLDERS, compilePersonalizer, previewRecipient } from '../../../lambdas/core/issue/personalize.ts';
+import { renderIssue } from '../../../lambdas/core/issue/render.ts';
+import { SEED_ISSUE, REPO_ROOT } from '../../support/fixtures.ts';
+
+describe('compilePersonalizer', () => {
+  const issue = {
+    subject: 'Hello {{name}}',
+    html: '<a href="{{unsubscribeUrl}}">u</a><a href="{{viewInBrowserUrl}}">v</a><p>{{name}} / {{email}}</p>',
+    text: 'Unsubscribe: {{unsubscribeUrl}}\n{{name}} <{{email}}> {{viewInBrowserUrl}}',
+  };
+
+  it('fills every placeholder, HTML-escaping values in the HTML part only', () => {
+    const fill = compilePersonalizer(issue);
+    const r = fill({
+      unsubscribeUrl: 'https://x.example/u?t=a&b=1',
+      viewInBrowserUrl: 'https://x.example/archive/s',
+      name: '<script>alert("x")</script>',
+      email: "o'neil@example.com",
+    });
+    expect(r.html).toBe(
+      '<a href="https://x.example/u?t=a&amp;b=1">u</a><a href="https://x.example/archive/s">v</a><p>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; / o&#39;neil@example.com</p>',
+    );
+    expect(r.text).toBe('Unsubscribe: https://x.example/u?t=a&b=1\n<script>alert("x")</script> <o\'neil@example.com> https://x.example/archive/s');
+    expect(r.subject).toBe('Hello <script>alert("x")</script>');
+  });
+
+  it('fills missing optional fields with nothing, and is reusable across recipients', () => {
+    const fill = compilePersonalizer(issue);
+    const a = fill({ unsubscribeUrl: 'https://u/1', viewInBrowserUrl: 'https://v/1' });
+    const b = fill({ unsubscribeUrl: 'https://u/2', viewInBrowserUrl: 'https://v/2', name: 'Bo' });
+    expect(a.html).toContain('<p> / </p>');
+    expect(b.html).toContain('<p>Bo / </p>');
+    expect(a.html).toContain('https://u/1');
+    expect(b.html).not.toContain('https://u/1');
+  });
+
+  it('personalizes a real rendered issue completely with the preview values', async () => {
+    const rendered = await renderIssue(readFileSync(SEED_ISSUE, 'utf8'), { postalAddress: 'P' });
+    for (const p of ['unsubscribeUrl', 'viewInBrowserUrl']) expect(rendered.html).toContain(`{{${p}}}`);
+    const preview = previewRecipient(rendered.slug);
+    const email = compilePersonalizer(rendered)(preview);
+    for (const part of [email.html, email.text, email.subject]) expect(part).not.toContain('{{');
+    expect(email.html).toContain(`href="${preview.unsubscribeUrl}"`);
+    expect(email.text).toContain(preview.viewInBrowserUrl);
+    for (const value of Object.values(preview)) expect(value).not.toContain('{{');
+  });
+
+  it('names the placeholders the templates use', () => {
+    expect(PLACEHOLDERS).toEqual(['unsubscribeUrl', 'viewInBrowserUrl', 'name', 'email']);
+  });
+
+  it('imports nothing but the domain model (no mjml, no handlebars) so the worker bundle stays small', () => {
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const source = readFileSync(file, 'utf8');
+      for (const m of source.matchAll(/^\s*import\s[^'"]*['"]([^'"]+)['"]/gm)) {
+        const spec = m[1]!;
+        expect(spec.startsWith('.'), `${file} imports package ${spec}`).toBe(true);
+        visit(resolve(dirname(file), spec));
+      }
+    };
+    visit(resolve(REPO_ROOT, 'lambdas/core/issue/personalize.ts'));
+    expect([...seen].map((f) => f.slice(REPO_ROOT.length + 1)).sort()).toEqual([
+      'lambdas/core/issue/personalize.ts',
+      'lambdas/core/model.ts',
+    ]);
+  });
+});

@@ -1,0 +1,27 @@
+/**
+ * Shared fixtures, read from ../shared/fixtures (relative to the repo root) and never copied or edited.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const FIXTURES_DIR = resolve(REPO_ROOT, '../shared/fixtures');
+export const ISSUE_FIXTURES_DIR = join(FIXTURES_DIR, 'issues');
+/** The seed issue the project ships (a copy of fixture 031). */
+export const SEED_ISSUE = join(REPO_ROOT, 'content/issues/031-akira-ml-news.md');
+
+/** File names of the issue fixtures, e.g. `akira-ml-news-031.md`. */
+export function issueFixtureNames(): string[] {
+  return readdirSync(ISSUE_FIXTURES_DIR)
+    .filter((f) => f.endsWith('.md'))
+    .sort();
+}
+
+export function readIssueFixture(name: string): string {
+  return readFileSync(join(ISSUE_FIXTURES_DIR, name), 'utf8');
+}
+
+export function fixturePath(...parts: string[]): string {
+  return join(FIXTURES_DIR, ...parts);
+}
