@@ -1,0 +1,65 @@
+/**
+ * Wiring for the local runtime: the same adapters as on AWS, pointed at the emulators
+ * (dynalite, aws-ses-v2-local) with fake credentials, and token keys from DATA_DIR.
+ * Used by the local stack, the CLI (against a running stack) and the integration tests.
+ */
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbSubscriberRepository } from '../adapters/dynamodb/dynamodb-subscriber-repository.ts';
+import { loadOrCreateLocalTokenKeys } from '../adapters/secrets/token-keys.ts';
+import { SesMailer } from '../adapters/ses/ses-mailer.ts';
+import { systemClock, type Clock, type TokenKeys } from '../core/ports.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localDynamoClient } from '../local/emulators.ts';
+import { DOCUMENT_CLIENT_OPTIONS } from './aws-clients.ts';
+
+// The SDK warns once per process that Node 20 support ends in 2027; locally that is noise.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+export interface LocalEndpoints {
+  dynamoEndpoint: string;
+  sesEndpoint: string;
+  tableName: string;
+}
+
+export function localSesClient(endpoint: string): SESv2Client {
+  return new SESv2Client({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 2 });
+}
+
+export interface LocalDeps {
+  dynamo: DynamoDBClient;
+  doc: DynamoDBDocumentClient;
+  ses: SESv2Client;
+  subscribers: DynamoDbSubscriberRepository;
+  mailer: SesMailer;
+  clock: Clock;
+  tableName: string;
+  /** Close the SDK clients' sockets. */
+  destroy(): void;
+}
+
+/** SDK clients and adapters for a running set of emulators. */
+export function localDeps(endpoints: LocalEndpoints, clock: Clock = systemClock): LocalDeps {
+  const dynamo = localDynamoClient(endpoints.dynamoEndpoint);
+  const doc = DynamoDBDocumentClient.from(dynamo, DOCUMENT_CLIENT_OPTIONS);
+  const ses = localSesClient(endpoints.sesEndpoint);
+  return {
+    dynamo,
+    doc,
+    ses,
+    subscribers: new DynamoDbSubscriberRepository(doc, endpoints.tableName, () => clock.now()),
+    mailer: new SesMailer(ses),
+    clock,
+    tableName: endpoints.tableName,
+    destroy() {
+      dynamo.destroy();
+      ses.destroy();
+    },
+  };
+}
+
+/** Local token keys (DATA_DIR/token-keys.json, created on first use) as the async loader the service takes. */
+export function localTokenKeys(dataDir: string): () => Promise<TokenKeys> {
+  const keys = loadOrCreateLocalTokenKeys(dataDir);
+  return async () => keys;
+}
