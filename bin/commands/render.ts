@@ -5,7 +5,7 @@
 import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { RenderError, renderIssue, type RenderedIssue } from '../../lambdas/core/issue/render.ts';
+import type { RenderedIssue } from '../../lambdas/core/issue/render.ts';
 import { compilePersonalizer, previewRecipient } from '../../lambdas/core/issue/personalize.ts';
 import { CliError, EXIT, action } from './common.ts';
 
@@ -42,6 +42,8 @@ export async function readIssueFile(path: string): Promise<string> {
 /** Render with the CLI's defaults (postal address from the flag, then POSTAL_ADDRESS, then a placeholder). */
 export async function renderFile(path: string, opts: RenderCliOptions): Promise<RenderedIssue> {
   const markdown = await readIssueFile(path);
+  // Loaded on use: MJML is heavy, and the other commands of the CLI never need it.
+  const { RenderError, renderIssue } = await import('../../lambdas/core/issue/render.ts');
   try {
     return await renderIssue(markdown, {
       postalAddress: opts.postalAddress ?? process.env.POSTAL_ADDRESS ?? POSTAL_ADDRESS_PLACEHOLDER,
