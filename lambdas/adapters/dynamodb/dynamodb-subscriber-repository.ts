@@ -92,7 +92,6 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
       ':now': nowIso,
       ':nowS': nowS,
       ':exp': nowS + input.ttlSeconds,
-      ':email': input.email,
       ':consent': consent,
       ...(input.name ? { ':name': input.name } : {}),
     };
@@ -115,6 +114,7 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: {
             ...common,
+            ':email': input.email,
             ':unsub': 'unsubscribed',
             ':cutoff': new Date(input.now.getTime() - input.resendAfterSeconds * 1000).toISOString(),
           },
