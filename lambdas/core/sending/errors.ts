@@ -8,8 +8,10 @@
  * - `message-fatal`: this one email can never be sent; record FAILED and never retry it.
  * - `campaign-fatal`: nothing can be sent right now (account paused, suspended, daily quota); pause the campaign,
  *   keep the remaining recipients QUEUED, and wait for an operator `resume`.
+ * - `in-doubt`: no answer from SES at all (connection reset, timeout, a crash): SES may have accepted the email.
+ *   The pair stays SENDING and the message is retried, so the retry records UNKNOWN instead of sending twice.
  */
-export type SendErrorClass = 'throttling' | 'message-fatal' | 'campaign-fatal';
+export type SendErrorClass = 'throttling' | 'message-fatal' | 'campaign-fatal' | 'in-doubt';
 
 const THROTTLING = new Set(['TooManyRequestsException', 'ThrottlingException', 'Throttling', 'ServiceUnavailable', 'InternalFailure']);
 const MESSAGE_FATAL = new Set(['MessageRejected', 'BadRequestException', 'MailFromDomainNotVerifiedException', 'InvalidParameterValue', 'NotFoundException']);
@@ -21,8 +23,8 @@ function isDailyQuota(message: string): boolean {
 }
 
 /**
- * Classify a SendEmail failure. Unknown errors count as `throttling` (retried through the queue, bounded by its
- * max receive count and DLQ), because retrying an unknown fault is safe: the claim is released before the retry.
+ * Classify a SendEmail failure. An error with an HTTP status is an answer from SES (429/5xx: throttling,
+ * other 4xx: message-fatal); an error without one never reached an answer and is `in-doubt`.
  */
 export function classifySendError(err: unknown): SendErrorClass {
   const e = (err ?? {}) as { name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: number } };
@@ -38,7 +40,7 @@ export function classifySendError(err: unknown): SendErrorClass {
     if (status === 429 || status >= 500) return 'throttling';
     if (status >= 400) return 'message-fatal';
   }
-  return 'throttling';
+  return 'in-doubt';
 }
 
 /** Short, single-line reason stored on a FAILED pair or a PAUSED campaign (no stack, bounded length). */

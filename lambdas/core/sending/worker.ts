@@ -55,7 +55,7 @@ export interface WorkerDeps extends ComposeSettings {
   log?: WorkerLogger;
 }
 
-export type RecipientOutcome = 'sent' | 'skipped' | 'failed' | 'unknown' | 'duplicate' | 'throttled' | 'paused';
+export type RecipientOutcome = 'sent' | 'skipped' | 'failed' | 'unknown' | 'duplicate' | 'throttled' | 'paused' | 'in-doubt';
 
 export interface WorkerResult {
   /** Message ids to return to the queue (SQS batchItemFailures). */
@@ -100,7 +100,7 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
 
   return async function processMessages(messages) {
     const outcomes: Record<RecipientOutcome, number> = {
-      sent: 0, skipped: 0, failed: 0, unknown: 0, duplicate: 0, throttled: 0, paused: 0,
+      sent: 0, skipped: 0, failed: 0, unknown: 0, duplicate: 0, throttled: 0, paused: 0, 'in-doubt': 0,
     };
     // Campaign status, read once per batch: a paused campaign is not sent from, and a pause seen in this batch
     // stops its other messages too.
@@ -150,6 +150,11 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
             log.warn('campaign paused', { campaignId, reason: errorReason(err) });
             return 'paused';
           }
+          if (kind === 'in-doubt') {
+            // Keep the claim: the redelivery finds SENDING and records UNKNOWN rather than risk a second email.
+            log.warn('SendEmail outcome unknown', { campaignId, error: errorReason(err) });
+            return 'in-doubt';
+          }
           deps.pacer.throttled();
           if (attempt >= retries) {
             await deps.campaigns.release(campaignId, r.email);
@@ -182,7 +187,7 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
       if (!compiledIssue) throw new Error(`rendered issue ${campaignId} not found`);
 
       let next = 0;
-      let stop: 'throttled' | 'paused' | undefined;
+      let stop: 'throttled' | 'paused' | 'in-doubt' | undefined;
       const untried: Recipient[] = [];
       const lane = async () => {
         while (next < recipients.length) {
@@ -194,7 +199,7 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
           }
           const outcome = await sendOne(campaignId, compiledIssue, r);
           outcomes[outcome] += 1;
-          if (outcome === 'throttled' || outcome === 'paused') stop ??= outcome;
+          if (outcome === 'throttled' || outcome === 'paused' || outcome === 'in-doubt') stop ??= outcome;
         }
       };
       const lanes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, recipients.length) }, lane));
@@ -207,7 +212,7 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
         outcomes.paused += untried.length;
         return true;
       }
-      if (stop === 'throttled') {
+      if (stop === 'throttled' || stop === 'in-doubt') {
         if (deps.maxReceiveCount && m.receiveCount >= deps.maxReceiveCount) await deps.campaigns.park(campaignId, untried);
         return false;
       }
