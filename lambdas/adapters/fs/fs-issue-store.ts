@@ -3,6 +3,7 @@
  * so a worker never reads half a file.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { IssueStore, StoredIssue } from '../../core/ports.ts';
 import { issueKey, parseStoredIssue } from '../../core/sending/stored-issue.ts';
@@ -17,7 +18,7 @@ export class FsIssueStore implements IssueStore {
   async put(issue: StoredIssue): Promise<void> {
     const file = this.path(issue.slug);
     await mkdir(join(this.dataDir, 'issues'), { recursive: true });
-    const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+    const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
     await writeFile(tmp, JSON.stringify(issue), 'utf8');
     await rename(tmp, file);
   }
