@@ -164,8 +164,10 @@ function paragraphOf(markdown: string): Block | undefined {
   return { kind: 'paragraph', inline, open, close };
 }
 
-const CARD_START = /^([\s\S]*?)\[\]\(\s*<?([^\s()<>]+)>?\s*\)\s*\[#{1,6}\s+([^\n]*)$/;
-const CARD_END = /^([^[\]\n]*)\]\(\s*<?([^\s()<>]+)>?\s*\)([\s\S]*)$/;
+/** A link target, allowing one level of balanced parentheses (`/wiki/Foo_(bar)`). */
+const URL_IN_PARENS = String.raw`((?:[^\s()<>]|\([^\s()<>]*\))+)`;
+const CARD_START = new RegExp(String.raw`^([\s\S]*?)(?:\[\]\(\s*<?${URL_IN_PARENS}>?\s*\)\s*)?\[#{1,6}\s+([^\n]*)$`);
+const CARD_END = new RegExp(String.raw`^([^[\]\n]*)\]\(\s*<?${URL_IN_PARENS}>?\s*\)([\s\S]*)$`);
 
 /**
  * Reassemble Medium link-preview cards split over blocks: `[](url) [## Title`, then an optional
@@ -173,11 +175,19 @@ const CARD_END = /^([^[\]\n]*)\]\(\s*<?([^\s()<>]+)>?\s*\)([\s\S]*)$/;
  */
 function assembleCards(blocks: Block[], ctx: FixContext): Block[] {
   const out: Block[] = [];
-  let pending: { url: string; title: string; description?: string } | undefined;
-  const finish = () => {
+  let pending: { url?: string; title: string; description?: string } | undefined;
+  /** Close the pending card; `endUrl` is the target of its closing `domain](url)`, when seen. */
+  const finish = (endUrl?: string) => {
     if (!pending) return;
-    const url = resolveLink(md.normalizeLink(pending.url), ctx);
+    const raw = pending.url ?? endUrl;
+    const url = raw ? resolveLink(md.normalizeLink(raw), ctx) : undefined;
     if (url) out.push({ kind: 'card', url, title: pending.title, description: pending.description });
+    else {
+      // Not a card after all: keep its words rather than lose them.
+      const words = [pending.title, pending.description].filter(Boolean).join(' — ');
+      const p = words ? paragraphOf(words) : undefined;
+      if (p) out.push(p);
+    }
     pending = undefined;
   };
   for (const block of blocks) {
@@ -190,7 +200,7 @@ function assembleCards(blocks: Block[], ctx: FixContext): Block[] {
       if (b.kind === 'paragraph') {
         const end = CARD_END.exec(b.inline.content);
         if (end) {
-          finish();
+          finish(end[2]);
           b = paragraphOf(end[3]!);
         } else finish();
       } else finish();
@@ -202,7 +212,7 @@ function assembleCards(blocks: Block[], ctx: FixContext): Block[] {
         // The prefix is often only emphasis debris (`****`); keep it only when it says something.
         const prefix = start[1]!.replace(/[\s*]/g, '') ? paragraphOf(start[1]!) : undefined;
         if (prefix) out.push(prefix);
-        pending = { url: start[2]!, title: cleanText(start[3]!) };
+        pending = { url: start[2], title: cleanText(start[3]!) };
         continue;
       }
     }

@@ -120,6 +120,14 @@ describe('parseIssue: Medium quirks', () => {
     });
   });
 
+  it('reads a card without the leading empty link, and keeps the words of an unfinished one', () => {
+    const md = '# T\n\n# Blogs\n\n[## Lone card\n\n### Its description\n\nc.example](https://c.example/x)\n\n# Other\n\n[## Not closed\n\nplain text';
+    const { sections } = parseIssue(md).issue;
+    expect(sections[0]!.items).toEqual([expect.objectContaining({ title: 'Lone card', url: 'https://c.example/x', description: 'Its description' })]);
+    expect(sections[1]!.items).toEqual([]);
+    expect(JSON.stringify(sections[1])).toContain('Not closed');
+  });
+
   it('splits chained cards and resolves a relative card link', () => {
     const md = `# T\n\n# Blogs\n\n${card('https://a.example/1', 'One', 'd1', 'a.example')}${card('/pub/two', 'Two', 'd2', 'medium.com')}`;
     const items = parseIssue(md).issue.sections[0]!.items;
