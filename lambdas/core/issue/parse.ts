@@ -544,16 +544,11 @@ export function numberFromTitle(title: string): number | undefined {
  * Language from the text: kana → ja, hangul → ko, Han → zh (when CJK is a real share of the letters), else en.
  */
 export function detectLang(text: string): string {
-  let letters = 0;
-  let han = 0;
-  let kana = 0;
-  let hangul = 0;
-  for (const ch of text) {
-    if (/\p{L}/u.test(ch)) letters++;
-    if (/\p{Script=Han}/u.test(ch)) han++;
-    else if (/[\p{Script=Hiragana}\p{Script=Katakana}]/u.test(ch)) kana++;
-    else if (/\p{Script=Hangul}/u.test(ch)) hangul++;
-  }
+  const count = (re: RegExp) => text.match(re)?.length ?? 0;
+  const letters = count(/\p{L}/gu);
+  const han = count(/\p{Script=Han}/gu);
+  const kana = count(/[\p{Script=Hiragana}\p{Script=Katakana}]/gu);
+  const hangul = count(/\p{Script=Hangul}/gu);
   const cjk = han + kana + hangul;
   if (!letters || cjk / letters < 0.2) return 'en';
   if (kana > cjk * 0.05) return 'ja';
