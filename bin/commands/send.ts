@@ -1,4 +1,313 @@
-// Placeholder: replaced by the send command's owner.
+/**
+ * `newsletter send <issue.md>`, `newsletter status <campaign>`, `newsletter resume <campaign>`.
+ *
+ * `send` and `resume` invoke the send Lambda through @aws-sdk/client-lambda: on the running local stack (its HTTP
+ * server speaks Lambda's Invoke API) or, with `--aws`, the function named by SEND_FUNCTION_NAME. They then poll the
+ * campaign's accounting until nothing is queued or the campaign is paused, with a progress bar on a terminal
+ * (quiet with --json or when stderr is not a TTY), and end with the accounting.
+ * Exit codes (common.ts): 0 done and adding up, 1 failed or does not add up, 2 bad input, 3 unreachable,
+ * 4 unknown campaign, 5 paused (run `newsletter resume <campaign>`).
+ */
+import { readFile } from 'node:fs/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
+import { DynamoDbCampaignRepository } from '../../lambdas/adapters/dynamodb/dynamodb-campaign-repository.ts';
+import type { CampaignAccounting } from '../../lambdas/core/model.ts';
+import type { CampaignRepository } from '../../lambdas/core/ports.ts';
+import { accountingAddsUp, isSettled } from '../../lambdas/core/sending/accounting.ts';
+import type { SendResult } from '../../lambdas/core/sending/send-campaign.ts';
+import { readAccounting } from '../../lambdas/core/sending/status.ts';
+import { normalizeEmail } from '../../lambdas/core/subscribers/email.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lambdas/local/emulators.ts';
+import { SEND_FUNCTION_NAME } from '../../lambdas/local/sending.ts';
+import { findLocalStack, LocalStackNotRunningError } from '../../lambdas/local/stack-info.ts';
+import { DOCUMENT_CLIENT_OPTIONS } from '../../lambdas/runtime/aws-clients.ts';
+import { localDeps } from '../../lambdas/runtime/local.ts';
+import { CliError, EXIT, action } from './common.ts';
 
-export function registerSend(_program: Command): void {}
+type Env = Record<string, string | undefined>;
+
+interface SendTarget {
+  invoke(payload: unknown): Promise<SendResult>;
+  campaigns: CampaignRepository;
+  /** How often to poll the accounting (each poll is one Query over the campaign partition). */
+  pollMs: number;
+  close(): void;
+}
+
+/** The fields of `send --json` and `status --json`, in this order. */
+const JSON_FIELDS = ['campaignId', 'audience', 'sent', 'skipped', 'failed', 'unknown', 'queued', 'bounced', 'complained'] as const;
+
+export function accountingJson(a: CampaignAccounting): Record<(typeof JSON_FIELDS)[number], string | number> {
+  return Object.fromEntries(JSON_FIELDS.map((k) => [k, a[k]])) as Record<(typeof JSON_FIELDS)[number], string | number>;
+}
+
+async function openSendTarget(opts: { aws?: boolean }, env: Env = process.env): Promise<SendTarget> {
+  let lambda: LambdaClient;
+  let functionName: string;
+  let campaigns: CampaignRepository;
+  let close: () => void;
+  let pollMs: number;
+  if (opts.aws) {
+    const fn = env.SEND_FUNCTION_NAME;
+    const table = env.TABLE_NAME;
+    if (!fn || !table) throw new CliError('--aws needs SEND_FUNCTION_NAME and TABLE_NAME (see the stack outputs)');
+    lambda = new LambdaClient({});
+    functionName = fn;
+    const dynamo = new DynamoDBClient({});
+    campaigns = new DynamoDbCampaignRepository(DynamoDBDocumentClient.from(dynamo, DOCUMENT_CLIENT_OPTIONS), table);
+    close = () => {
+      lambda.destroy();
+      dynamo.destroy();
+    };
+    pollMs = 5000;
+  } else {
+    let info;
+    try {
+      info = await findLocalStack(env);
+    } catch (err) {
+      if (err instanceof LocalStackNotRunningError) throw new CliError(err.message, EXIT.UNREACHABLE);
+      throw err;
+    }
+    lambda = new LambdaClient({ endpoint: info.baseUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    functionName = SEND_FUNCTION_NAME;
+    const deps = localDeps(info);
+    campaigns = new DynamoDbCampaignRepository(deps.doc, deps.tableName);
+    close = () => {
+      lambda.destroy();
+      deps.destroy();
+    };
+    pollMs = 250;
+  }
+  return {
+    campaigns,
+    pollMs,
+    close,
+    async invoke(payload) {
+      let out;
+      try {
+        out = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(payload)) }));
+      } catch (err) {
+        const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+        if (e.$metadata?.httpStatusCode === 404) {
+          throw new CliError('the local stack does not serve the send function yet (restart it with `npm start`)', EXIT.UNREACHABLE);
+        }
+        throw new CliError(`cannot invoke the send function: ${e.message ?? e.name}`, EXIT.UNREACHABLE);
+      }
+      const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new CliError('the send function returned something that is not JSON', EXIT.FAILED);
+      }
+      if (out.FunctionError) {
+        const msg = (body as { errorMessage?: string }).errorMessage ?? out.FunctionError;
+        throw new CliError(`the send function failed: ${msg}`, EXIT.FAILED);
+      }
+      return body as SendResult;
+    },
+  };
+}
+
+/** Invoke, and re-invoke with `resume` while the fan-out reports `continuing` (the Lambda ran out of time). */
+async function invokeUntilFannedOut(target: SendTarget, payload: Record<string, unknown>): Promise<SendResult> {
+  let result = await target.invoke(payload);
+  while (result.status === 'continuing') {
+    result = await target.invoke('campaignId' in payload ? payload : { ...payload, resume: true });
+  }
+  return result;
+}
+
+function sameCounts(a: CampaignAccounting, b: CampaignAccounting | undefined): boolean {
+  return !!b && JSON.stringify(accountingJson(a)) === JSON.stringify(accountingJson(b)) && a.status === b.status;
+}
+
+/**
+ * Poll until nothing is queued or the campaign is paused. Gives up (returns what it has) after `stallMs` without
+ * any change, e.g. when messages went to the dead-letter queue.
+ */
+async function waitForCampaign(target: SendTarget, campaignId: string, showBar: boolean, stallMs = 120_000): Promise<{ a: CampaignAccounting; stalled: boolean }> {
+  const bar = showBar ? new SingleBar({ format: ' {bar} {value}/{total} handled | queued {queued}', hideCursor: true, stream: process.stderr }, Presets.shades_classic) : undefined;
+  let last: CampaignAccounting | undefined;
+  let lastChange = Date.now();
+  try {
+    for (;;) {
+      const a = await readAccounting(target.campaigns, campaignId);
+      const handled = a.audience - a.queued;
+      if (bar) {
+        if (!last) bar.start(a.audience, handled, { queued: a.queued });
+        else bar.setTotal(a.audience);
+        bar.update(handled, { queued: a.queued });
+      }
+      if (!sameCounts(a, last)) lastChange = Date.now();
+      last = a;
+      if (isSettled(a)) return { a, stalled: false };
+      if (Date.now() - lastChange > stallMs) return { a, stalled: true };
+      await new Promise((r) => setTimeout(r, target.pollMs));
+    }
+  } finally {
+    bar?.stop();
+  }
+}
+
+function printAccounting(a: CampaignAccounting, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(accountingJson(a))}\n`);
+    return;
+  }
+  const rows: Array<[string, number | string]> = [
+    ['audience', a.audience], ['sent', a.sent], ['skipped', a.skipped], ['failed', a.failed], ['unknown', a.unknown],
+    ['queued', a.queued], ['bounced', a.bounced], ['complained', a.complained],
+  ];
+  process.stdout.write(
+    `Campaign ${a.campaignId} (${a.status ?? 'unknown'})\n${rows.map(([k, v]) => `  ${k.padEnd(11)}${v}`).join('\n')}\n` +
+      `  sent + skipped + failed + unknown + queued = ${a.sent + a.skipped + a.failed + a.unknown + a.queued} of ${a.audience}\n`,
+  );
+}
+
+/** Exit code for a settled (or stalled) campaign. */
+function exitCodeFor(a: CampaignAccounting, stalled: boolean): number {
+  if (!accountingAddsUp(a)) return EXIT.FAILED;
+  if (a.status === 'PAUSED') return EXIT.PAUSED;
+  return stalled ? EXIT.FAILED : EXIT.OK;
+}
+
+async function finish(target: SendTarget, campaignId: string, json: boolean): Promise<void> {
+  const showBar = !json && process.stderr.isTTY === true;
+  const { a, stalled } = await waitForCampaign(target, campaignId, showBar);
+  printAccounting(a, json);
+  if (stalled) process.stderr.write(`newsletter: no progress for 2 minutes; ${a.queued} still queued (check the dead-letter queue, then \`newsletter resume ${campaignId}\`)\n`);
+  else if (a.status === 'PAUSED') process.stderr.write(`newsletter: campaign paused; continue with \`newsletter resume ${campaignId}\`\n`);
+  else if (!accountingAddsUp(a)) process.stderr.write('newsletter: the accounting does not add up\n');
+  process.exitCode = exitCodeFor(a, stalled);
+}
+
+function parseTestRecipients(list: string): string[] {
+  const out: string[] = [];
+  for (const raw of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const check = normalizeEmail(raw);
+    if (!check.ok) throw new CliError(`--test: invalid address "${raw.slice(0, 80)}": ${check.reason}`);
+    out.push(check.email);
+  }
+  if (out.length === 0) throw new CliError('--test needs at least one address, e.g. --test a@example.com,b@example.com');
+  return out;
+}
+
+function reportOutcome(result: SendResult): string | undefined {
+  switch (result.status) {
+    case 'invalid':
+      throw new CliError(result.message, EXIT.BAD_INPUT);
+    case 'not-found':
+      throw new CliError(result.message, EXIT.NOT_FOUND);
+    case 'complete':
+    case 'exists':
+      return result.campaign.campaignId;
+    default:
+      return undefined;
+  }
+}
+
+function printPlan(result: Extract<SendResult, { status: 'dry-run' }>, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  const eta = Number.isFinite(result.etaSeconds) ? `${Math.floor(result.etaSeconds / 60)} min ${result.etaSeconds % 60} s` : 'unknown';
+  process.stdout.write(
+    [
+      `Dry run for ${result.campaignId}: "${result.subject}" (nothing sent, nothing recorded)`,
+      `  audience     ${result.audience} confirmed subscribers`,
+      `  suppressed   ${result.suppressed.total} (unsubscribed ${result.suppressed.unsubscribed}, bounced ${result.suppressed.bounced}, complained ${result.suppressed.complained})`,
+      `  rate         ${result.ratePerSecond.toFixed(1)} emails/s`,
+      `  ETA          ${eta}`,
+      `  SES cost     $${result.sesCostUsd.toFixed(4)}`,
+      ...(result.existing ? [`  note         campaign already exists (${result.existing}): send would only report it`] : []),
+      ...result.warnings.map((w) => `  warning      ${w}`),
+      '',
+    ].join('\n'),
+  );
+}
+
+export function registerSend(program: Command): void {
+  program
+    .command('send')
+    .description('Send an issue to every confirmed subscriber (or --dry-run, or --test to given addresses)')
+    .argument('<issue.md>', 'the issue in Markdown')
+    .option('--dry-run', 'print the send plan (audience, suppressed, ETA, SES cost); send and record nothing')
+    .option('--test <addresses>', 'send only to these comma-separated addresses, subject prefixed [TEST]')
+    .option('--json', 'print one JSON object, no progress bar')
+    .option('--aws', 'invoke the deployed send function (SEND_FUNCTION_NAME, TABLE_NAME) instead of the local stack')
+    .action(
+      action(async (file: string, opts: { dryRun?: boolean; test?: string; json?: boolean; aws?: boolean }) => {
+        if (opts.dryRun && opts.test) throw new CliError('use either --dry-run or --test, not both');
+        const testRecipients = opts.test !== undefined ? parseTestRecipients(opts.test) : undefined;
+        let markdown: string;
+        try {
+          markdown = await readFile(file, 'utf8');
+        } catch (err) {
+          throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+        }
+        const target = await openSendTarget(opts);
+        try {
+          const mode = opts.dryRun ? 'dry-run' : testRecipients ? 'test' : 'send';
+          const result = await invokeUntilFannedOut(target, { issue: { markdown }, mode, ...(testRecipients ? { testRecipients } : {}) });
+          if (result.status === 'dry-run') return printPlan(result, !!opts.json);
+          if (result.status === 'test-sent') {
+            if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+            else process.stdout.write(`Test email "${result.subject}" sent to ${result.sent.map((s) => s.email).join(', ')}\n`);
+            return;
+          }
+          const campaignId = reportOutcome(result)!;
+          if (result.status === 'exists' && !opts.json) {
+            process.stderr.write(`newsletter: ${campaignId} was already sent or is sending; showing its accounting\n`);
+          }
+          await finish(target, campaignId, !!opts.json);
+        } finally {
+          target.close();
+        }
+      }),
+    );
+
+  program
+    .command('status')
+    .description("Show a campaign's accounting: audience, sent, skipped, failed, unknown, queued, bounced, complained")
+    .argument('<campaign>', 'campaign id (the issue slug)')
+    .option('--json', 'print one JSON object')
+    .option('--aws', 'read the deployed table (TABLE_NAME) instead of the local stack')
+    .action(
+      action(async (campaignId: string, opts: { json?: boolean; aws?: boolean }) => {
+        const target = await openSendTarget(opts.aws ? { aws: true } : {}, opts.aws ? { ...process.env, SEND_FUNCTION_NAME: process.env.SEND_FUNCTION_NAME ?? '-' } : process.env);
+        try {
+          if (!(await target.campaigns.get(campaignId))) throw new CliError(`unknown campaign: ${campaignId}`, EXIT.NOT_FOUND);
+          const a = await readAccounting(target.campaigns, campaignId);
+          printAccounting(a, !!opts.json);
+          if (!accountingAddsUp(a)) process.exitCode = EXIT.FAILED;
+        } finally {
+          target.close();
+        }
+      }),
+    );
+
+  program
+    .command('resume')
+    .description('Continue a paused campaign (or an unfinished fan-out); nobody is sent twice')
+    .argument('<campaign>', 'campaign id (the issue slug)')
+    .option('--json', 'print one JSON object, no progress bar')
+    .option('--aws', 'invoke the deployed send function instead of the local stack')
+    .action(
+      action(async (campaignId: string, opts: { json?: boolean; aws?: boolean }) => {
+        const target = await openSendTarget(opts);
+        try {
+          const result = await invokeUntilFannedOut(target, { campaignId, resume: true });
+          reportOutcome(result);
+          await finish(target, campaignId, !!opts.json);
+        } finally {
+          target.close();
+        }
+      }),
+    );
+}

@@ -3,11 +3,11 @@
  * SES events handler, wired to the emulators (dynalite, aws-ses-v2-local) through the real AWS SDK clients, and
  * to the data directory for rendered issues.
  *
- * The stack owner calls `attachSending(stack, options)` once, then exposes `invokeSend` over HTTP as Lambda's
- * Invoke API (`POST /2015-03-31/functions/send/invocations`; see `handleInvokeRequest`), so the CLI can use
- * @aws-sdk/client-lambda with a local endpoint exactly as on AWS.
+ * The local stack calls `attachSendingToStack(stack)` once: it wires everything and serves the send Lambda's
+ * Invoke API (`POST /2015-03-31/functions/send/invocations`) on the stack's HTTP server, so the CLI can use
+ * @aws-sdk/client-lambda with the stack's base URL as endpoint, exactly as on AWS.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2 } from 'aws-lambda';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbCampaignRepository } from '../adapters/dynamodb/dynamodb-campaign-repository.ts';
@@ -43,7 +43,8 @@ export interface SendingStackLike {
 export interface SendingOptions {
   sender: string;
   postalAddress: string;
-  tokenKeys: TokenKeys;
+  /** Token keys, or their async loader (the local stack's `deps.tokenKeys`). */
+  tokenKeys: TokenKeys | (() => Promise<TokenKeys>);
   configurationSet?: string;
   /** Fraction of MaxSendRate (default 0.8). */
   rateFraction?: number;
@@ -160,32 +161,60 @@ export function attachSending(stack: SendingStackLike, options: SendingOptions):
 }
 
 /**
- * Serve Lambda's Invoke API for the send function on an existing HTTP server. Returns false when the request is
- * not for it (let the next route handle it). The result goes back as the JSON payload with status 200; a thrown
- * fault becomes `X-Amz-Function-Error: Unhandled`, as Lambda reports it.
+ * The Invoke API as an API Gateway v2-style handler, for the local stack's route table:
+ * `stack.addRoute(INVOKE_PATH, createInvokeRoute(sending))`.
  */
-export async function handleInvokeRequest(sending: Pick<AttachedSending, 'invokeSend'>, req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-  const path = (req.url ?? '').split('?')[0];
-  if (req.method !== 'POST' || path !== INVOKE_PATH) return false;
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  let event: unknown;
-  try {
-    const raw = Buffer.concat(chunks).toString('utf8');
-    event = raw ? JSON.parse(raw) : {};
-  } catch {
-    res.writeHead(400, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ Type: 'User', message: 'Could not parse request body into json' }));
-    return true;
-  }
-  try {
-    const result = await sending.invokeSend(event);
-    res.writeHead(200, { 'content-type': 'application/json', 'x-amz-executed-version': '$LATEST' });
-    res.end(JSON.stringify(result));
-  } catch (err) {
-    const e = err as Error;
-    res.writeHead(200, { 'content-type': 'application/json', 'x-amz-function-error': 'Unhandled' });
-    res.end(JSON.stringify({ errorType: e?.name ?? 'Error', errorMessage: String(e?.message ?? err).split('\n')[0] }));
-  }
-  return true;
+export function createInvokeRoute(sending: Pick<AttachedSending, 'invokeSend'>): (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2> {
+  return async (event): Promise<APIGatewayProxyResultV2> => {
+    if (event.requestContext?.http?.method !== 'POST' || event.rawPath !== INVOKE_PATH) {
+      return { statusCode: 404, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'Function not found' }) };
+    }
+    let payload: unknown;
+    try {
+      const raw = event.body ? (event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body) : '';
+      payload = raw ? JSON.parse(raw) : {};
+    } catch {
+      return { statusCode: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ Type: 'User', message: 'Could not parse request body into json' }) };
+    }
+    try {
+      const result = await sending.invokeSend(payload);
+      return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(result) };
+    } catch (err) {
+      const e = err as Error;
+      return {
+        statusCode: 200,
+        headers: { 'content-type': 'application/json', 'x-amz-function-error': 'Unhandled' },
+        body: JSON.stringify({ errorType: e?.name ?? 'Error', errorMessage: String(e?.message ?? err).split('\n')[0] }),
+      };
+    }
+  };
+}
+
+/** The parts of the local stack (lambdas/local/stack.ts `LocalStack`) that sending plugs into. */
+export interface LocalStackLike {
+  info: { dynamoEndpoint: string; sesEndpoint: string; tableName: string };
+  deps: { dataDir: string; publicBaseUrl: string; sender: string; tokenKeys: () => Promise<TokenKeys> };
+  addRoute(prefix: string, handler: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>): void;
+}
+
+/**
+ * One call for the local stack (`npm start`, tests): attach the sending pipeline with the stack's endpoints,
+ * sender, token keys and data directory, and serve the send Lambda's Invoke API on the stack's HTTP server.
+ * `postalAddress` defaults to POSTAL_ADDRESS or a placeholder address.
+ */
+export function attachSendingToStack(
+  stack: LocalStackLike,
+  options: Partial<SendingOptions> = {},
+): AttachedSending {
+  const sending = attachSending(
+    { ...stack.info, dataDir: stack.deps.dataDir, publicBaseUrl: stack.deps.publicBaseUrl },
+    {
+      sender: stack.deps.sender,
+      tokenKeys: stack.deps.tokenKeys,
+      postalAddress: options.postalAddress ?? 'Newsletter, 1 Example Street, 00000 Example City',
+      ...options,
+    },
+  );
+  stack.addRoute(INVOKE_PATH, createInvokeRoute(sending));
+  return sending;
 }
