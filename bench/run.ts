@@ -3,7 +3,7 @@
  * and appends a dated table to bench/RESULTS.md (history, human-readable). Targets are reported, not asserted.
  */
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
-import { cpus, platform, release } from 'node:os';
+import { cpus, loadavg, platform, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runRenderBench } from './render.bench.ts';
@@ -18,6 +18,8 @@ const machine = {
   cores: cpus().length,
   node: process.version,
   os: `${platform()} ${release()}`,
+  /** 1-minute load average when the run started: above `cores`, other work competed for the CPU. */
+  loadAverage: Number(loadavg()[0]!.toFixed(2)),
 };
 
 const render = await runRenderBench({ quick });
@@ -36,7 +38,7 @@ const rows = [
 const table = [
   `\n## ${results.date.slice(0, 16).replace('T', ' ')} UTC${quick ? ' (quick)' : ''}`,
   '',
-  `Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.os}`,
+  `Machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.os}; load average ${machine.loadAverage} at start${machine.loadAverage > machine.cores ? ' (busy: other processes competed for the CPU)' : ''}`,
   '',
   '| Measure | Result | Target |',
   '| --- | --- | --- |',
