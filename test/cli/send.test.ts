@@ -1,0 +1,112 @@
+/**
+ * `newsletter send|status|resume` as a separate process against a local stack started here (real emulators, the
+ * real send pipeline attached, Lambda Invoke API on the stack's HTTP server).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../bin/commands/common.ts';
+import { attachSendingToStack, type AttachedSending } from '../../lambdas/local/sending.ts';
+import { startLocalStack, type LocalStack } from '../../lambdas/local/stack.ts';
+
+const REPO = resolve(import.meta.dirname, '../..');
+let dir: string;
+let stack: LocalStack;
+let sending: AttachedSending;
+
+/** Async spawn: the stack runs in this process, so the event loop must stay free while the CLI talks to it. */
+function newsletter(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(process.execPath, [join(REPO, 'bin/newsletter.mjs'), ...args], { cwd: dir, env: { ...process.env, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
+      done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'newsletter-send-cli-'));
+  stack = await startLocalStack({ port: 0, sesPort: 0, dynamoPort: 0, dataDir: join(dir, 'data'), persist: false, maxSendRate: 500 });
+  sending = attachSendingToStack(stack, { queue: { visibilityTimeoutMs: 50 } });
+  const now = new Date();
+  const consent = { at: now.toISOString(), method: 'import' as const, source: 'test' };
+  for (const email of ['a@example.com', 'b@example.com', 'c@example.com']) {
+    await stack.deps.subscribers.importSubscriber({ email, status: 'confirmed', consent, now });
+  }
+  await stack.deps.subscribers.importSubscriber({ email: 'p@example.com', status: 'pending', consent, now });
+  writeFileSync(join(dir, 'issue.md'), '---\nslug: cli-issue-1\ntitle: CLI Issue 1\n---\n# CLI Issue 1\n\n## News\n\n* [Link](https://example.com) text.\n');
+});
+
+afterAll(async () => {
+  await sending?.stop();
+  await stack?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const env = () => ({ DATA_DIR: join(dir, 'data') });
+
+describe('newsletter send / status / resume', () => {
+  it('send --dry-run --json prints the plan and records nothing', async () => {
+    const r = await newsletter(env(), 'send', 'issue.md', '--dry-run', '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(EXIT.OK);
+    const plan = JSON.parse(r.stdout);
+    expect(plan).toMatchObject({ status: 'dry-run', campaignId: 'cli-issue-1', audience: 3 });
+    expect(await sending.campaigns.get('cli-issue-1')).toBeUndefined();
+  });
+
+  it('send --json sends and prints exactly one JSON object with the accounting', async () => {
+    const r = await newsletter(env(), 'send', 'issue.md', '--json');
+    expect(r.code).toBe(EXIT.OK);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    const a = JSON.parse(r.stdout);
+    expect(Object.keys(a)).toEqual(['campaignId', 'audience', 'sent', 'skipped', 'failed', 'unknown', 'queued', 'bounced', 'complained']);
+    expect(a).toMatchObject({ campaignId: 'cli-issue-1', audience: 3, sent: 3, queued: 0, failed: 0 });
+  });
+
+  it('a second send reports the existing campaign and sends nothing new', async () => {
+    const before = ((await (await fetch(`${stack.urls.sesEndpoint}/store`)).json()) as { emails: unknown[] }).emails.length;
+    const r = await newsletter(env(), 'send', 'issue.md', '--json');
+    expect(r.code).toBe(EXIT.OK);
+    expect(JSON.parse(r.stdout)).toMatchObject({ sent: 3, queued: 0 });
+    const after = ((await (await fetch(`${stack.urls.sesEndpoint}/store`)).json()) as { emails: unknown[] }).emails.length;
+    expect(after).toBe(before);
+  });
+
+  it('status --json prints the same fields; an unknown campaign exits 4 with one line', async () => {
+    const ok = await newsletter(env(), 'status', 'cli-issue-1', '--json');
+    expect(ok.code).toBe(EXIT.OK);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ campaignId: 'cli-issue-1', sent: 3, audience: 3 });
+    const missing = await newsletter(env(), 'status', 'no-such-campaign', '--json');
+    expect(missing.code).toBe(EXIT.NOT_FOUND);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    const resume = await newsletter(env(), 'resume', 'no-such-campaign');
+    expect(resume.code).toBe(EXIT.NOT_FOUND);
+  });
+
+  it('bad input: a missing file and an invalid --test address exit 2 with one line and change nothing', async () => {
+    const missing = await newsletter(env(), 'send', 'nope.md');
+    expect(missing.code).toBe(EXIT.BAD_INPUT);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+    const badTest = await newsletter(env(), 'send', 'issue.md', '--test', 'not-an-address');
+    expect(badTest.code).toBe(EXIT.BAD_INPUT);
+    expect(badTest.stdout).toBe('');
+  });
+
+  it('--test sends only to the given address with a [TEST] subject', async () => {
+    await fetch(`${stack.urls.sesEndpoint}/clear-store`, { method: 'POST' });
+    const r = await newsletter(env(), 'send', 'issue.md', '--test', 'qa@example.org', '--json');
+    expect(r.code).toBe(EXIT.OK);
+    const emails = ((await (await fetch(`${stack.urls.sesEndpoint}/store`)).json()) as { emails: Array<{ subject: string; destination: { to: string[] } }> }).emails;
+    expect(emails.map((e) => e.destination.to[0])).toEqual(['qa@example.org']);
+    expect(emails[0]!.subject).toMatch(/^\[TEST\] /);
+  });
+
+  it('no local stack running: exit 3 with a message saying how to start it', async () => {
+    const r = await newsletter({ DATA_DIR: join(dir, 'empty'), PORT: '1', DYNAMODB_PORT: '1', SES_PORT: '1' }, 'status', 'cli-issue-1');
+    expect(r.code).toBe(EXIT.UNREACHABLE);
+    expect(r.stderr).toContain('npm start');
+  });
+});
