@@ -81,6 +81,19 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
   } catch (err) {
     if ((err as Error).name !== 'ResourceInUseException') throw err;
   }
+  await waitForActive(client, tableName);
+}
+
+/** CreateTable returns while the table is still CREATING (dynalite on disk, DynamoDB Local): wait for ACTIVE. */
+async function waitForActive(client: DynamoDBClient, tableName: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const indexesReady = (Table?.GlobalSecondaryIndexes ?? []).every((i) => !i.IndexStatus || i.IndexStatus === 'ACTIVE');
+    if (Table?.TableStatus === 'ACTIVE' && indexesReady) return;
+    if (Date.now() > deadline) throw new Error(`Table ${tableName} is still ${Table?.TableStatus} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 export function localDynamoClient(endpoint: string): DynamoDBClient {
