@@ -66,7 +66,7 @@ export class MemoryCampaignRepository implements CampaignRepository {
     return [...this.campaigns.values()].map((c) => ({ ...c })).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
 
-  async claim(campaignId: string, email: string): Promise<{ claimed: true } | { claimed: false; status: DeliveryStatus }> {
+  async claim(campaignId: string, email: string, _now?: Date): Promise<{ claimed: true } | { claimed: false; status: DeliveryStatus }> {
     const pairs = this.pairsOf(campaignId);
     const p = pairs.get(email);
     if (p && p.status !== 'QUEUED') return { claimed: false, status: p.status };

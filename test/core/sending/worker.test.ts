@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { createRecipientWorker } from '../../../lambdas/core/sending/worker.ts';
+import { subscriberTag } from '../../../lambdas/core/sending/compose.ts';
+import { ISSUE, message, sesError, world } from './fakes.ts';
+
+async function started(w: ReturnType<typeof world>, audience = 3) {
+  await w.issues.put(ISSUE);
+  await w.campaigns.start({ campaignId: ISSUE.slug, slug: ISSUE.slug, subject: ISSUE.subject, audience, now: w.now });
+}
+
+describe('recipient worker', () => {
+  it('sends each confirmed recipient once with one-click unsubscribe headers, tags and the configuration set', async () => {
+    const w = world();
+    await w.seed([['a@x.com', 'confirmed'], ['b@x.com', 'confirmed']]);
+    await started(w, 2);
+    const work = createRecipientWorker(w.workerDeps);
+    const r = await work([message('m1', ISSUE.slug, ['a@x.com', 'b@x.com'])]);
+    expect(r.failedMessageIds).toEqual([]);
+    expect(w.mailer.sent.map((e) => e.to).sort()).toEqual(['a@x.com', 'b@x.com']);
+    const a = w.mailer.sent.find((e) => e.to === 'a@x.com')!;
+    expect(a.headers).toEqual({
+      'List-Unsubscribe': '<https://news.example.com/unsubscribe?token=tok-a%40x.com>',
+      'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
+    });
+    expect(a.tags).toEqual({ campaign: 'issue-1', subscriber: subscriberTag('a@x.com') });
+    expect(a.tags!.subscriber).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(a.configurationSet).toBe('newsletter');
+    expect(a.html).toContain('https://news.example.com/archive/issue-1');
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'a@x.com')).toBe('SENT');
+  });
+
+  it('skips subscribers who are no longer confirmed, and absent ones', async () => {
+    const w = world();
+    await w.seed([['a@x.com', 'confirmed'], ['u@x.com', 'unsubscribed'], ['p@x.com', 'pending']]);
+    await started(w);
+    const r = await createRecipientWorker(w.workerDeps)([message('m1', ISSUE.slug, ['a@x.com', 'u@x.com', 'p@x.com', 'gone@x.com'])]);
+    expect(r.outcomes).toMatchObject({ sent: 1, skipped: 3 });
+    expect(w.mailer.sent.map((e) => e.to)).toEqual(['a@x.com']);
+  });
+
+  it('a redelivered message sends nobody twice; a pair found SENDING becomes UNKNOWN without sending', async () => {
+    const w = world();
+    await w.seed([['a@x.com', 'confirmed'], ['b@x.com', 'confirmed']]);
+    await started(w, 2);
+    const work = createRecipientWorker(w.workerDeps);
+    await work([message('m1', ISSUE.slug, ['a@x.com'])]);
+    await w.campaigns.claim(ISSUE.slug, 'b@x.com', w.now); // a crashed attempt left b SENDING
+    const r = await work([message('m1', ISSUE.slug, ['a@x.com', 'b@x.com'], 2)]);
+    expect(r.outcomes).toMatchObject({ duplicate: 1, unknown: 1, sent: 0 });
+    expect(w.mailer.sent).toHaveLength(1);
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'b@x.com')).toBe('UNKNOWN');
+  });
+
+  it('throttling releases the claim and returns only that message as a batch item failure', async () => {
+    const w = world();
+    await w.seed([['a@x.com', 'confirmed'], ['b@x.com', 'confirmed']]);
+    await started(w, 2);
+    w.mailer.fault = (e) => (e.to === 'b@x.com' ? sesError('TooManyRequestsException', 429) : undefined);
+    const r = await createRecipientWorker({ ...w.workerDeps, concurrency: 1 })([
+      message('m1', ISSUE.slug, ['a@x.com']),
+      message('m2', ISSUE.slug, ['b@x.com']),
+    ]);
+    expect(r.failedMessageIds).toEqual(['m2']);
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'b@x.com')).toBe('QUEUED');
+  });
+
+  it('MessageRejected marks FAILED and acknowledges the message (never retried)', async () => {
+    const w = world();
+    await w.seed([['a@x.com', 'confirmed']]);
+    await started(w, 1);
+    w.mailer.fault = () => sesError('MessageRejected', 400);
+    const r = await createRecipientWorker(w.workerDeps)([message('m1', ISSUE.slug, ['a@x.com'])]);
+    expect(r.failedMessageIds).toEqual([]);
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'a@x.com')).toBe('FAILED');
+  });
+
+  it('SendingPaused pauses the campaign, keeps everyone else QUEUED and acknowledges the messages', async () => {
+    const w = world();
+    const emails = ['a@x.com', 'b@x.com', 'c@x.com', 'd@x.com'];
+    await w.seed(emails.map((e) => [e, 'confirmed']));
+    await started(w, 4);
+    w.mailer.fault = (e) => (e.to === 'b@x.com' ? sesError('SendingPausedException', 400) : undefined);
+    const work = createRecipientWorker({ ...w.workerDeps, concurrency: 1 });
+    const r = await work([message('m1', ISSUE.slug, emails)]);
+    expect(r.failedMessageIds).toEqual([]);
+    // A later message of the paused campaign is parked and acknowledged without any send.
+    const later = await work([message('m2', ISSUE.slug, ['e@x.com'])]);
+    expect(later.failedMessageIds).toEqual([]);
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'e@x.com')).toBe('QUEUED');
+    expect((await w.campaigns.get(ISSUE.slug))!.status).toBe('PAUSED');
+    expect(w.mailer.sent.map((e) => e.to)).toEqual(['a@x.com']);
+    for (const e of emails.slice(1)) expect(w.campaigns.pairStatus(ISSUE.slug, e)).toBe('QUEUED');
+    const a = (await w.campaigns.accounting(ISSUE.slug))!;
+    expect(a).toMatchObject({ sent: 1, queued: 3, audience: 4 });
+    expect(w.mailer.sent).toHaveLength(1);
+  });
+
+  it('on the last receive, recipients never attempted are parked before the message goes to the DLQ', async () => {
+    const w = world();
+    await w.seed([['a@x.com', 'confirmed'], ['b@x.com', 'confirmed']]);
+    await started(w, 2);
+    w.mailer.fault = () => sesError('ThrottlingException', 400);
+    const r = await createRecipientWorker({ ...w.workerDeps, concurrency: 1, maxReceiveCount: 3 })([
+      message('m1', ISSUE.slug, ['a@x.com', 'b@x.com'], 3),
+    ]);
+    expect(r.failedMessageIds).toEqual(['m1']);
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'a@x.com')).toBe('QUEUED');
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'b@x.com')).toBe('QUEUED');
+  });
+
+  it('drops malformed messages and unknown campaigns without retrying them; loads the issue once', async () => {
+    const w = world();
+    await w.seed([['a@x.com', 'confirmed'], ['b@x.com', 'confirmed']]);
+    await started(w, 2);
+    const work = createRecipientWorker(w.workerDeps);
+    const r = await work([
+      { messageId: 'bad1', body: 'not json', receiveCount: 1 },
+      { messageId: 'bad2', body: '{"campaignId":1}', receiveCount: 1 },
+      message('nope', 'no-such-campaign', ['a@x.com']),
+    ]);
+    expect(r.failedMessageIds).toEqual([]);
+    await work([message('m1', ISSUE.slug, ['a@x.com'])]);
+    await work([message('m2', ISSUE.slug, ['b@x.com'])]);
+    expect(w.issues.gets).toBe(1);
+  });
+
+  it('an in-doubt SendEmail (no answer) keeps the claim and fails the message, so the retry records UNKNOWN', async () => {
+    const w = world();
+    await w.seed([['a@x.com', 'confirmed']]);
+    await started(w, 1);
+    w.mailer.fault = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+    const work = createRecipientWorker(w.workerDeps);
+    expect((await work([message('m1', ISSUE.slug, ['a@x.com'])])).failedMessageIds).toEqual(['m1']);
+    w.mailer.fault = () => undefined;
+    await work([message('m1', ISSUE.slug, ['a@x.com'], 2)]);
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'a@x.com')).toBe('UNKNOWN');
+    expect(w.mailer.sent).toHaveLength(0);
+  });
+});
