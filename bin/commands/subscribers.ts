@@ -162,10 +162,11 @@ async function importCommand(file: string, opts: TargetOptions & { confirmed?: b
     throw new CliError(code ? `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code}` : `${file} is not valid UTF-8 text`);
   }
   const plan = planImport(text, file);
-  for (const { line, reason } of plan.invalid) process.stderr.write(`${file}:${line}: skipped: ${reason}\n`);
-  for (const d of plan.duplicates) process.stderr.write(`${file}:${d.line}: skipped: duplicate of line ${d.firstLine} (${d.email})\n`);
 
   const summary = await withTarget(opts, async ({ subscribers }) => {
+    // Reported only once the target is reachable: an unreachable stack gives one line, nothing else.
+    for (const { line, reason } of plan.invalid) process.stderr.write(`${file}:${line}: skipped: ${reason}\n`);
+    for (const d of plan.duplicates) process.stderr.write(`${file}:${d.line}: skipped: duplicate of line ${d.firstLine} (${d.email})\n`);
     const now = new Date();
     const consent = {
       at: now.toISOString(),
