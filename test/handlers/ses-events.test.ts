@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryCampaignRepository } from '../../lambdas/adapters/memory/memory-campaign-repository.ts';
 import { MemorySubscriberRepository } from '../../lambdas/adapters/memory/memory-subscriber-repository.ts';
 import { createSesEventsHandler } from '../../lambdas/handlers/ses-events.ts';
-import { complaint, delivery, permanentBounce, send, transientBounce, viaEventBridge, viaSns } from './fixtures/ses-events.ts';
+import { complaint, delivery, permanentBounce, send, transientBounce, viaEventBridge, viaSns } from './ses-events.fixtures.ts';
 
 const now = new Date('2026-01-01T00:00:00Z');
 let subscribers: MemorySubscriberRepository;
