@@ -1,0 +1,140 @@
+/**
+ * DynamoDbCampaignRepository on dynalite through the real SDK, with the memory repository run through the same
+ * contract, so core tests on the memory one mean something.
+ */
+import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DynamoDbCampaignRepository } from '../../lambdas/adapters/dynamodb/dynamodb-campaign-repository.ts';
+import { MemoryCampaignRepository } from '../../lambdas/adapters/memory/memory-campaign-repository.ts';
+import type { CampaignRepository } from '../../lambdas/core/ports.ts';
+import { ensureTable, localDynamoClient, startEmulators, type Emulators } from '../../lambdas/local/emulators.ts';
+import { DOCUMENT_CLIENT_OPTIONS } from '../../lambdas/runtime/aws-clients.ts';
+
+let emulators: Emulators;
+let client: ReturnType<typeof localDynamoClient>;
+
+beforeAll(async () => {
+  emulators = await startEmulators({ dynamoPort: 0, sesPort: 0 });
+  client = localDynamoClient(emulators.dynamoEndpoint);
+});
+afterAll(async () => {
+  client.destroy();
+  await emulators.stop();
+});
+
+const now = new Date('2026-01-01T00:00:00Z');
+const start = (repo: CampaignRepository, id = 'c1', audience = 3) => repo.start({ campaignId: id, slug: id, subject: `S ${id}`, audience, now });
+
+const implementations: Array<[string, () => Promise<CampaignRepository>]> = [
+  ['dynalite', async () => {
+    await client.send(new DeleteTableCommand({ TableName: emulators.tableName }));
+    await ensureTable(client, emulators.tableName);
+    return new DynamoDbCampaignRepository(DynamoDBDocumentClient.from(client, DOCUMENT_CLIENT_OPTIONS), emulators.tableName);
+  }],
+  ['memory', async () => new MemoryCampaignRepository()],
+];
+
+describe.each(implementations)('CampaignRepository contract (%s)', (_name, make) => {
+  let repo: CampaignRepository;
+  beforeEach(async () => {
+    repo = await make();
+  });
+
+  it('start is a conditional create + DRAFT→SENDING; a second start reports the existing campaign', async () => {
+    const first = await start(repo);
+    expect(first).toMatchObject({ created: true, campaign: { status: 'SENDING', audience: 3 } });
+    const second = await start(repo, 'c1', 99);
+    expect(second).toMatchObject({ created: false, campaign: { status: 'SENDING', audience: 3 } });
+  });
+
+  it('claim succeeds once; a second claim reports SENDING; QUEUED (released) can be claimed again', async () => {
+    await start(repo);
+    expect(await repo.claim('c1', 'a@x.com', now)).toEqual({ claimed: true });
+    expect(await repo.claim('c1', 'a@x.com', now)).toEqual({ claimed: false, status: 'SENDING' });
+    await repo.release('c1', 'a@x.com');
+    expect(await repo.claim('c1', 'a@x.com', now)).toEqual({ claimed: true });
+    await repo.recordDelivery('c1', 'a@x.com', 'SENT', { messageId: 'm1' });
+    expect(await repo.claim('c1', 'a@x.com', now)).toEqual({ claimed: false, status: 'SENT' });
+  });
+
+  it('twenty concurrent claims of one pair: exactly one wins', async () => {
+    await start(repo);
+    const results = await Promise.all(Array.from({ length: 20 }, () => repo.claim('c1', 'race@x.com', now)));
+    expect(results.filter((r) => r.claimed)).toHaveLength(1);
+  });
+
+  it('recordDelivery never downgrades a final state; park never touches an existing pair', async () => {
+    await start(repo);
+    await repo.claim('c1', 'a@x.com', now);
+    await repo.recordDelivery('c1', 'a@x.com', 'SENT', { messageId: 'm1' });
+    await repo.recordDelivery('c1', 'a@x.com', 'SKIPPED');
+    await repo.recordDelivery('c1', 'a@x.com', 'UNKNOWN');
+    await repo.park('c1', [{ email: 'a@x.com' }, { email: 'b@x.com', name: 'Bee' }]);
+    const a = (await repo.accounting('c1'))!;
+    expect(a).toMatchObject({ sent: 1, skipped: 0, unknown: 0, queued: 2, audience: 3 });
+    const pending = await repo.listPending('c1', undefined, 10);
+    expect(pending.items).toEqual([{ email: 'b@x.com', name: 'Bee' }]);
+  });
+
+  it('listPending pages through QUEUED and SENDING pairs only, without gaps', async () => {
+    await start(repo, 'c1', 30);
+    const emails = Array.from({ length: 25 }, (_, i) => `p${String(i).padStart(2, '0')}@x.com`);
+    await repo.park('c1', emails.map((email) => ({ email })));
+    await repo.claim('c1', 'p00@x.com', now); // SENDING still pending
+    await repo.claim('c1', 'p01@x.com', now);
+    await repo.recordDelivery('c1', 'p01@x.com', 'SENT', { messageId: 'x' });
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await repo.listPending('c1', cursor, 7);
+      seen.push(...page.items.map((i) => i.email));
+      cursor = page.cursor;
+    } while (cursor);
+    expect(seen.sort()).toEqual(emails.filter((e) => e !== 'p01@x.com'));
+  });
+
+  it('saveCursor adds the page count once and sets the exact audience when the fan-out completes', async () => {
+    await start(repo, 'c1', 10);
+    await repo.saveCursor('c1', 'cur-1', false, 5);
+    expect(await repo.get('c1')).toMatchObject({ cursor: 'cur-1', enqueued: 5, audience: 10, fanoutComplete: false });
+    await repo.saveCursor('c1', undefined, true, 3);
+    const c = (await repo.get('c1'))!;
+    expect(c).toMatchObject({ enqueued: 8, audience: 8, fanoutComplete: true });
+    expect(c.cursor).toBeUndefined();
+  });
+
+  it('setStatus is conditional on the current status; PAUSED keeps its reason', async () => {
+    await start(repo);
+    expect(await repo.setStatus('c1', ['DRAFT'], 'SENDING')).toBe(false);
+    expect(await repo.setStatus('c1', ['SENDING'], 'PAUSED', 'SendingPausedException: off')).toBe(true);
+    expect(await repo.get('c1')).toMatchObject({ status: 'PAUSED', pausedReason: 'SendingPausedException: off' });
+    expect(await repo.setStatus('nope', ['SENDING'], 'PAUSED')).toBe(false);
+  });
+
+  it('recordEvent counts each (type, email, id) once; accounting adds them up', async () => {
+    await start(repo);
+    expect(await repo.recordEvent('c1', 'bounced', 'a@x.com', 'f1')).toBe(true);
+    expect(await repo.recordEvent('c1', 'bounced', 'a@x.com', 'f1')).toBe(false);
+    await repo.recordEvent('c1', 'complained', 'b@x.com', 'f2');
+    await repo.recordEvent('c1', 'delivered', 'b@x.com', 'm2');
+    await repo.recordEvent('c1', 'softBounced', 'c@x.com', 'f3');
+    expect(await repo.accounting('c1')).toMatchObject({ bounced: 1, complained: 1, delivered: 1, softBounced: 1 });
+    expect(await repo.accounting('missing')).toBeUndefined();
+  });
+
+  it('list returns every campaign, newest first; deleteSubscriberRecords erases one subscriber everywhere', async () => {
+    await repo.start({ campaignId: 'old', slug: 'old', subject: 'Old', audience: 1, now: new Date('2025-01-01T00:00:00Z') });
+    await start(repo, 'new');
+    expect((await repo.list()).map((c) => c.campaignId)).toEqual(['new', 'old']);
+    for (const id of ['old', 'new']) {
+      await repo.claim(id, 'gone@x.com', now);
+      await repo.recordDelivery(id, 'gone@x.com', 'SENT', { messageId: `m-${id}` });
+      await repo.recordEvent(id, 'delivered', 'gone@x.com', `m-${id}`);
+    }
+    await repo.claim('new', 'stay@x.com', now);
+    expect(await repo.deleteSubscriberRecords('gone@x.com')).toBe(4);
+    expect(await repo.accounting('new')).toMatchObject({ sent: 0, delivered: 0 });
+    expect(await repo.claim('new', 'stay@x.com', now)).toEqual({ claimed: false, status: 'SENDING' });
+  });
+});
