@@ -144,4 +144,27 @@ describe('send pipeline on dynalite + aws-ses-v2-local', () => {
     await expect(sending.invokeSend({ issue: { markdown: 'x' }, mode: 'test', testRecipients: ['not an email'] })).resolves.toMatchObject({ status: 'invalid' });
     await expect(sending.invokeSend({ campaignId: 'nope', resume: true })).resolves.toMatchObject({ status: 'not-found' });
   });
+
+  it('SES events on dynalite: a permanent bounce and a complaint suppress; duplicates count once; the next issue skips them', async () => {
+    await seed(sending, mixed);
+    await sending.invokeSend({ issue: { markdown: issueMarkdown('events-1') }, mode: 'send' });
+    await settle(sending, 'events-1');
+    const mail = (id: string, to: string[]) => ({ messageId: id, destination: to, tags: { campaign: ['events-1'] }, unknownField: { x: 1 } });
+    const bounce = { eventType: 'Bounce', mail: mail('m1', ['ann@example.com', 'nobody@example.com']), bounce: { bounceType: 'Permanent', feedbackId: 'f1', bouncedRecipients: [{ emailAddress: 'ann@example.com' }, { emailAddress: 'nobody@example.com' }] } };
+    const soft = { eventType: 'Bounce', mail: mail('m2', ['dan@example.com']), bounce: { bounceType: 'Transient', feedbackId: 'f2', bouncedRecipients: [{ emailAddress: 'dan@example.com' }] } };
+    const complaint = { eventType: 'Complaint', mail: mail('m3', ['bob@example.com']), complaint: { feedbackId: 'f3', complainedRecipients: [{ emailAddress: 'bob@example.com' }] } };
+    const sns = (...events: unknown[]) => ({ Records: events.map((e) => ({ Sns: { Message: JSON.stringify(e) } })) });
+    await sending.handleSesEvent(sns(bounce, soft, complaint));
+    await sending.handleSesEvent({ source: 'aws.ses', 'detail-type': 'Email Bounced', detail: bounce });
+    expect(await sending.subscribers.getStatus('ann@example.com')).toBe('bounced');
+    expect(await sending.subscribers.getStatus('bob@example.com')).toBe('complained');
+    expect(await sending.subscribers.getStatus('dan@example.com')).toBe('confirmed');
+    expect(await sending.campaigns.accounting('events-1')).toMatchObject({ bounced: 2, complained: 1, softBounced: 1 });
+
+    await fetch(`${env.emulators.sesEndpoint}/clear-store`, { method: 'POST' });
+    await sending.invokeSend({ issue: { markdown: issueMarkdown('events-2') }, mode: 'send' });
+    await settle(sending, 'events-2');
+    const counts = countByRecipient(await storedEmails(env.emulators.sesEndpoint), 'events-2');
+    expect([...counts.keys()].sort()).toEqual(['cat@example.com', 'dan@example.com']);
+  });
 });
