@@ -45,7 +45,8 @@ export function accountingJson(a: CampaignAccounting): Record<(typeof JSON_FIELD
   return Object.fromEntries(JSON_FIELDS.map((k) => [k, a[k]])) as Record<(typeof JSON_FIELDS)[number], string | number>;
 }
 
-async function openSendTarget(opts: { aws?: boolean }, env: Env = process.env): Promise<SendTarget> {
+/** `status` reads the table only, so on AWS it needs no function name. */
+async function openSendTarget(opts: { aws?: boolean }, env: Env = process.env, needsFunction = true): Promise<SendTarget> {
   let lambda: LambdaClient;
   let functionName: string;
   let campaigns: CampaignRepository;
@@ -54,9 +55,11 @@ async function openSendTarget(opts: { aws?: boolean }, env: Env = process.env): 
   if (opts.aws) {
     const fn = env.SEND_FUNCTION_NAME;
     const table = env.TABLE_NAME;
-    if (!fn || !table) throw new CliError('--aws needs SEND_FUNCTION_NAME and TABLE_NAME (see the stack outputs)');
+    if (!table || (needsFunction && !fn)) {
+      throw new CliError(`--aws needs ${needsFunction ? 'SEND_FUNCTION_NAME and ' : ''}TABLE_NAME (see the stack outputs)`);
+    }
     lambda = new LambdaClient({});
-    functionName = fn;
+    functionName = fn ?? '';
     const dynamo = new DynamoDBClient({});
     campaigns = new DynamoDbCampaignRepository(DynamoDBDocumentClient.from(dynamo, DOCUMENT_CLIENT_OPTIONS), table);
     close = () => {
@@ -280,7 +283,7 @@ export function registerSend(program: Command): void {
     .option('--aws', 'read the deployed table (TABLE_NAME) instead of the local stack')
     .action(
       action(async (campaignId: string, opts: { json?: boolean; aws?: boolean }) => {
-        const target = await openSendTarget(opts.aws ? { aws: true } : {}, opts.aws ? { ...process.env, SEND_FUNCTION_NAME: process.env.SEND_FUNCTION_NAME ?? '-' } : process.env);
+        const target = await openSendTarget(opts, process.env, false);
         try {
           if (!(await target.campaigns.get(campaignId))) throw new CliError(`unknown campaign: ${campaignId}`, EXIT.NOT_FOUND);
           const a = await readAccounting(target.campaigns, campaignId);
