@@ -79,6 +79,8 @@ export interface AttachedSending {
   subscribers: DynamoDbSubscriberRepository;
   issues: FsIssueStore;
   mailer: Mailer;
+  /** The DynamoDB client every repository here uses (benchmarks and tests count its calls). */
+  dynamo: ReturnType<typeof localDynamoClient>;
   /** Resolves when the queue is empty (dead letters excepted). */
   drain(): Promise<void>;
   /** Stop the consumer and release the SDK clients. */
@@ -151,6 +153,7 @@ export function attachSending(stack: SendingStackLike, options: SendingOptions):
     subscribers,
     issues,
     mailer,
+    dynamo: ddb,
     drain: () => queue.drain(),
     async stop() {
       await queue.stop();

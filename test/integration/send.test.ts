@@ -167,4 +167,27 @@ describe('send pipeline on dynalite + aws-ses-v2-local', () => {
     const counts = countByRecipient(await storedEmails(env.emulators.sesEndpoint), 'events-2');
     expect([...counts.keys()].sort()).toEqual(['cat@example.com', 'dan@example.com']);
   });
+
+  it('costs at most one strongly consistent read and two writes per recipient on DynamoDB (SDK calls counted)', async () => {
+    const people = Array.from({ length: 100 }, (_, i) => ({ email: `c${String(i).padStart(3, '0')}@cost.test`, status: 'confirmed' as const }));
+    await seed(sending, people);
+    await sending.invokeSend({ issue: { markdown: issueMarkdown('cost-1') }, mode: 'dry-run' }); // warm-up, records nothing
+    const calls: Record<string, number> = {};
+    sending.dynamo.middlewareStack.add(
+      (next, context) => async (args) => {
+        calls[context.commandName ?? '?'] = (calls[context.commandName ?? '?'] ?? 0) + 1;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCalls' },
+    );
+    await sending.invokeSend({ issue: { markdown: issueMarkdown('cost-1') }, mode: 'send' });
+    await sending.drain();
+    // Worker per recipient: GetItem (status) + UpdateItem (claim) + UpdateItem (SENT). Everything else is per
+    // page, per message batch or per campaign, so it stays far below one call per recipient.
+    expect(calls.UpdateItemCommand).toBeLessThanOrEqual(2 * 100 + 5);
+    expect(calls.GetItemCommand).toBeLessThanOrEqual(100 + 10);
+    expect((calls.PutItemCommand ?? 0) + (calls.QueryCommand ?? 0)).toBeLessThanOrEqual(10);
+    const a = await settle(sending, 'cost-1');
+    expect(a).toMatchObject({ sent: 100, queued: 0 });
+  });
 });
