@@ -1,0 +1,17 @@
+// CDK entry (cdk.json: `npx tsx infra/app.ts`). Settings come from context: see infra/settings.ts.
+import { App } from 'aws-cdk-lib';
+import { buildNewsletterApp } from './newsletter-app.ts';
+import { SettingsError } from './settings.ts';
+
+const app = new App();
+try {
+  buildNewsletterApp(app);
+} catch (err) {
+  if (err instanceof SettingsError) {
+    // One clear message, no stack trace: the operator only needs to fix a -c value.
+    console.error(err.message);
+    process.exit(1);
+  }
+  throw err;
+}
+app.synth();

@@ -1,0 +1,171 @@
+/**
+ * One construct owns every function default, so the five functions only say what differs: their entry, memory,
+ * timeout and what they may touch. Modelled on Powertools' FunctionWithLogGroup.
+ */
+import path from 'node:path';
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import type { Config } from '../../lambdas/runtime/config.ts';
+import { CONFIRMED_INDEX } from '../../lambdas/adapters/dynamodb/table.ts';
+import { LAMBDA_TEMPLATES_DIR, REPO_ROOT, bundlingOptions } from '../bundling.ts';
+import { acknowledge, wildcardResourceFinding } from '../nag.ts';
+
+/** The Lambda entry files, lambdas/handlers/<name>.handler.ts, each exporting `handler`. */
+export type HandlerName = 'subscribers' | 'archive' | 'send' | 'worker' | 'ses-events';
+
+/** Environment variables a function may receive: the runtime config schema plus infra-only extras. */
+export type FunctionEnvironment = Partial<Record<keyof Config | 'WORKER_CONCURRENCY', string>>;
+
+export interface NewsletterFunctionProps {
+  readonly handlerName: HandlerName;
+  readonly description: string;
+  /** MB; default 512 (ARM at 512 MB is the cheapest setting that keeps SDK cold starts short). */
+  readonly memorySize?: number;
+  /** Default 10 s: HTTP handlers must answer well inside API Gateway's 30 s limit. */
+  readonly timeout?: Duration;
+  /** Copy templates/ into the bundle and set TEMPLATES_DIR; default false. */
+  readonly includeTemplates?: boolean;
+  /** Default one month. */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Node.js 24 (LTS), the newest Lambda runtime; the code itself only needs Node 20. */
+export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
+
+/** DynamoDB actions by access level: explicit lists (no `*`), no Scan (every access path is a key or the GSI). */
+export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
+export const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+
+export class NewsletterFunction extends NodejsFunction {
+  private readonly executionRole: iam.Role;
+
+  constructor(scope: Construct, id: string, props: NewsletterFunctionProps) {
+    const includeTemplates = props.includeTemplates ?? false;
+    // The log group is ours (not created lazily by Lambda), so it has a retention and the role can be scoped to it.
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    });
+    // An own role instead of AWSLambdaBasicExecutionRole: that managed policy allows writing to every log group.
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `${props.handlerName} function`,
+    });
+    super(scope, id, {
+      entry: path.join(REPO_ROOT, 'lambdas', 'handlers', `${props.handlerName}.handler.ts`),
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+      description: props.description,
+      runtime: LAMBDA_RUNTIME,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(10),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      role,
+      bundling: bundlingOptions(includeTemplates),
+      environment: {
+        // Stack traces through the external source maps point at the TypeScript sources.
+        NODE_OPTIONS: '--enable-source-maps',
+        ...(includeTemplates ? { TEMPLATES_DIR: LAMBDA_TEMPLATES_DIR } : {}),
+      },
+    });
+    this.executionRole = role;
+    logGroup.grantWrite(role);
+    acknowledge(role, {
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and ses:GetAccount are account-level ' +
+        'calls that IAM only authorizes on Resource "*"; the actions themselves are named, never wildcards.',
+    });
+  }
+
+  /** Set runtime configuration (see lambdas/runtime/config.ts); undefined values are skipped. */
+  withEnvironment(vars: FunctionEnvironment): this {
+    for (const [key, value] of Object.entries(vars)) {
+      if (value !== undefined) this.addEnvironment(key, value);
+    }
+    return this;
+  }
+
+  /** Get and Query on the table and its confirmed index (named, not index/*), and TABLE_NAME. */
+  readsTable(table: dynamodb.ITable): this {
+    return this.tableAccess(table, TABLE_READ_ACTIONS);
+  }
+
+  /** Reads plus conditional writes, and TABLE_NAME. */
+  writesTable(table: dynamodb.ITable): this {
+    return this.tableAccess(table, [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS]);
+  }
+
+  private tableAccess(table: dynamodb.ITable, actions: string[]): this {
+    this.addToRolePolicy(
+      new iam.PolicyStatement({ actions, resources: [table.tableArn, `${table.tableArn}/index/${CONFIRMED_INDEX}`] }),
+    );
+    return this.withEnvironment({ TABLE_NAME: table.tableName });
+  }
+
+  /** GetObject and ListBucket (so a missing key is a 404, not a 403), and BUCKET_NAME. */
+  readsBucket(bucket: s3.IBucket): this {
+    this.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
+    return this.bucketObjects(bucket, 's3:GetObject');
+  }
+
+  /** PutObject only (rendered issues and archive pages), and BUCKET_NAME. */
+  writesBucket(bucket: s3.IBucket): this {
+    return this.bucketObjects(bucket, 's3:PutObject');
+  }
+
+  private bucketObjects(bucket: s3.IBucket, action: string): this {
+    const objects = bucket.arnForObjects('*');
+    this.addToRolePolicy(new iam.PolicyStatement({ actions: [action], resources: [objects] }));
+    acknowledge(this.executionRole, {
+      id: wildcardResourceFinding(this, objects),
+      reason: 'Object actions need a key pattern: issues are stored under keys chosen at send time, in this one bucket.',
+    });
+    return this.withEnvironment({ BUCKET_NAME: bucket.bucketName });
+  }
+
+  /** SendMessage(Batch) to the queue, and QUEUE_URL. */
+  sendsToQueue(queue: sqs.IQueue): this {
+    queue.grantSendMessages(this);
+    return this.withEnvironment({ QUEUE_URL: queue.queueUrl });
+  }
+
+  /** GetSecretValue on the token-signing secret, and TOKEN_SECRET_ARN. */
+  readsTokenKeys(secret: secretsmanager.ISecret): this {
+    secret.grantRead(this);
+    return this.withEnvironment({ TOKEN_SECRET_ARN: secret.secretArn });
+  }
+
+  /**
+   * ses:SendEmail scoped to the sending identities and the configuration set (SES authorizes both), plus
+   * SENDER and CONFIGURATION_SET.
+   */
+  sendsEmail(opts: { identityArns: string[]; configurationSetName: string; sender: string }): this {
+    const stack = Stack.of(this);
+    const configSetArn = stack.formatArn({
+      service: 'ses',
+      resource: 'configuration-set',
+      resourceName: opts.configurationSetName,
+    });
+    this.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['ses:SendEmail'], resources: [...opts.identityArns, configSetArn] }),
+    );
+    return this.withEnvironment({ SENDER: opts.sender, CONFIGURATION_SET: opts.configurationSetName });
+  }
+
+  /** ses:GetAccount (MaxSendRate and quotas). It is an account-level call: IAM only accepts Resource "*" for it. */
+  readsSesAccount(): this {
+    this.addToRolePolicy(new iam.PolicyStatement({ actions: ['ses:GetAccount'], resources: ['*'] }));
+    return this;
+  }
+}

@@ -1,0 +1,275 @@
+/**
+ * What can be replaced at any time: the five functions, the HTTP API, the send queue and the alarms. It receives
+ * the stateful resources as props (Lee Gilmore's stateful/stateless split).
+ */
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { acknowledge } from './nag.ts';
+import type { Construct } from 'constructs';
+import { NewsletterFunction } from './constructs/newsletter-function.ts';
+import { WORKER_TIMEOUT_SECONDS, workerSizing, type Settings } from './settings.ts';
+
+export interface StatelessStackProps extends StackProps {
+  readonly settings: Settings;
+  readonly table: dynamodb.ITable;
+  /** Name of the stateful stack's bucket (see issuesBucketName). */
+  readonly bucketName: string;
+  readonly tokenSecret: secretsmanager.ISecret;
+  readonly configurationSetName: string;
+  readonly sesEventsTopic: sns.ITopic;
+  readonly identityArns: string[];
+}
+
+/** API paths served by the subscribers function; ANY so the handler answers wrong methods with its own 405. */
+export const SUBSCRIBER_PATHS = ['/subscribe', '/confirm', '/unsubscribe', '/health'] as const;
+export const ARCHIVE_PATHS = ['/archive', '/archive/feed.xml', '/archive/{slug}'] as const;
+
+/** Receives before a batch goes to the DLQ: enough for a few throttling retries, few enough to surface a poison message. */
+export const MAX_RECEIVE_COUNT = 5;
+/** AWS's guidance for SQS event sources: visibility timeout at least six times the function timeout. */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
+export class StatelessStack extends Stack {
+  readonly functions: Record<'subscribers' | 'archive' | 'send' | 'worker' | 'sesEvents', NewsletterFunction>;
+  readonly api: apigw.HttpApi;
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly alarmTopic: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, props);
+    const { settings } = props;
+    const sizing = workerSizing(settings);
+    const bucket = s3.Bucket.fromBucketName(this, 'Bucket', props.bucketName);
+
+    // ---- HTTP API (created first: every function links to its URL) ----
+    this.api = new apigw.HttpApi(this, 'Api', {
+      description: 'Newsletter: subscribe, confirm, unsubscribe, archive',
+      createDefaultStage: false,
+      corsPreflight: settings.allowedOrigin
+        ? {
+            allowOrigins: [settings.allowedOrigin],
+            allowMethods: [apigw.CorsHttpMethod.GET, apigw.CorsHttpMethod.POST],
+            allowHeaders: ['content-type'],
+            maxAge: Duration.hours(1),
+          }
+        : undefined,
+    });
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logs.RetentionDays.ONE_MONTH });
+    const stage = new apigw.HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: settings.apiRateLimit, burstLimit: settings.apiBurstLimit },
+      accessLogSettings: { destination: new apigw.LogGroupLogDestination(accessLogs) },
+    });
+    const publicBaseUrl = this.api.apiEndpoint;
+
+    const common = {
+      PUBLIC_BASE_URL: publicBaseUrl,
+      POSTAL_ADDRESS: settings.postalAddress,
+    };
+    const sendsEmail = {
+      identityArns: props.identityArns,
+      configurationSetName: props.configurationSetName,
+      sender: settings.sender,
+    };
+    const rateEnv = {
+      SEND_RATE_FRACTION: String(settings.sendRateFraction),
+      MAX_SEND_RATE: settings.sendRate === undefined ? undefined : String(settings.sendRate),
+      WORKER_CONCURRENCY: String(sizing.maxConcurrency),
+    };
+
+    // ---- Queue ----
+    this.deadLetterQueue = new sqs.Queue(this, 'SendDlq', {
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+    });
+    this.queue = new sqs.Queue(this, 'SendQueue', {
+      visibilityTimeout: Duration.seconds(WORKER_TIMEOUT_SECONDS * VISIBILITY_TIMEOUT_FACTOR),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+    });
+    const eventsDlq = new sqs.Queue(this, 'SesEventsDlq', {
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+    });
+    for (const dlq of [this.deadLetterQueue, eventsDlq]) {
+      acknowledge(dlq, { id: 'AwsSolutions-SQS3', reason: 'This queue is itself a dead-letter queue; it is watched by an alarm.' });
+    }
+
+    // ---- Functions ----
+    const subscribers = new NewsletterFunction(this, 'Subscribers', {
+      handlerName: 'subscribers',
+      description: 'HTTP: subscribe (double opt-in), confirm, one-click unsubscribe, health',
+      includeTemplates: true,
+    })
+      .writesTable(props.table)
+      .readsTokenKeys(props.tokenSecret)
+      .sendsEmail(sendsEmail)
+      .withEnvironment({ ...common, ALLOWED_ORIGIN: settings.allowedOrigin });
+
+    const archive = new NewsletterFunction(this, 'Archive', {
+      handlerName: 'archive',
+      description: 'HTTP: web archive of sent issues and its feed',
+      includeTemplates: true,
+    })
+      .readsTable(props.table)
+      .readsBucket(bucket)
+      .withEnvironment(common);
+
+    // Not behind the API: the operator invokes it with IAM (npx newsletter send <issue.md> --aws).
+    const send = new NewsletterFunction(this, 'Send', {
+      handlerName: 'send',
+      description: 'Operator: render an issue once, store it, claim the campaign, fan recipients out to SQS',
+      includeTemplates: true,
+      // MJML rendering is CPU-bound; 1 GB gets a proportionally larger CPU share.
+      memorySize: 1024,
+      timeout: Duration.minutes(5),
+    })
+      .writesTable(props.table)
+      .readsBucket(bucket)
+      .writesBucket(bucket)
+      .sendsToQueue(this.queue)
+      .readsTokenKeys(props.tokenSecret)
+      .sendsEmail(sendsEmail)
+      .readsSesAccount()
+      .withEnvironment({ ...common, ...rateEnv });
+
+    const worker = new NewsletterFunction(this, 'Worker', {
+      handlerName: 'worker',
+      description: 'SQS: personalize and send one batch of recipients through SES v2, exactly once per pair',
+      timeout: Duration.seconds(WORKER_TIMEOUT_SECONDS),
+    })
+      .writesTable(props.table)
+      .readsBucket(bucket)
+      .readsTokenKeys(props.tokenSecret)
+      .sendsEmail(sendsEmail)
+      .readsSesAccount()
+      .withEnvironment({ ...common, ...rateEnv });
+    worker.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: sizing.batchSize,
+        maxConcurrency: sizing.maxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+
+    const sesEvents = new NewsletterFunction(this, 'SesEvents', {
+      handlerName: 'ses-events',
+      description: 'SNS: SES bounce, complaint and delivery events: suppress and count',
+      timeout: Duration.seconds(30),
+    }).writesTable(props.table);
+    // SNS invokes asynchronously; events that still fail after Lambda's retries are kept, not dropped.
+    sesEvents.configureAsyncInvoke({ onFailure: new SqsDestination(eventsDlq), retryAttempts: 2 });
+    props.sesEventsTopic.addSubscription(new subscriptions.LambdaSubscription(sesEvents));
+
+    this.functions = { subscribers, archive, send, worker, sesEvents };
+
+    // ---- Routes ----
+    const subscribersIntegration = new HttpLambdaIntegration('SubscribersIntegration', subscribers);
+    for (const path of SUBSCRIBER_PATHS) {
+      this.api.addRoutes({ path, methods: [apigw.HttpMethod.ANY], integration: subscribersIntegration });
+    }
+    const archiveIntegration = new HttpLambdaIntegration('ArchiveIntegration', archive);
+    for (const path of ARCHIVE_PATHS) {
+      this.api.addRoutes({ path, methods: [apigw.HttpMethod.ANY], integration: archiveIntegration });
+    }
+    acknowledge(this.api, {
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'Public by design: readers subscribe and unsubscribe without an account (RFC 8058 one-click must work ' +
+            'unauthenticated). Tokens are HMAC-signed, and the stage is throttled.',
+        });
+
+    // ---- Alarms ----
+    this.alarmTopic = new sns.Topic(this, 'Alarms', { displayName: 'Newsletter alarms', enforceSSL: true });
+    acknowledge(this.alarmTopic, {
+        id: 'AwsSolutions-SNS2',
+        reason:
+          'CloudWatch can only publish to an encrypted topic through a customer-managed KMS key, whose default ' +
+          'policy needs a kms:* statement that this project forbids; alarm notifications carry no subscriber data.',
+      });
+    if (settings.alarmEmail) {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(settings.alarmEmail));
+    }
+    const alarm = (id: string, props: cloudwatch.AlarmProps) => {
+      const a = new cloudwatch.Alarm(this, id, { treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING, ...props });
+      a.addAlarmAction(new SnsAction(this.alarmTopic));
+      return a;
+    };
+    alarm('SendDlqDepth', {
+      alarmDescription: 'Recipient batches failed 5 times and reached the DLQ: inspect and redrive',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+    alarm('SesEventsDlqDepth', {
+      alarmDescription: 'SES events could not be processed: bounces or complaints may not be suppressed',
+      metric: eventsDlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+    alarm('WorkerErrors', {
+      alarmDescription: 'The send worker failed invocations (not per-recipient failures, which it reports itself)',
+      metric: worker.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+    // SES account reputation: AWS reviews an account at 5% bounces and 0.1% complaints. Gmail's limit is 0.3%.
+    alarm('BounceRate', {
+      alarmDescription: 'SES bounce rate reached 5%: SES puts the account under review here; clean the list',
+      metric: new cloudwatch.Metric({
+        namespace: 'AWS/SES',
+        metricName: 'Reputation.BounceRate',
+        statistic: 'Maximum',
+        period: Duration.hours(1),
+      }),
+      threshold: 0.05,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+    alarm('ComplaintRate', {
+      alarmDescription: 'SES complaint rate reached 0.1%, well before Gmail\'s 0.3% limit: stop and review',
+      metric: new cloudwatch.Metric({
+        namespace: 'AWS/SES',
+        metricName: 'Reputation.ComplaintRate',
+        statistic: 'Maximum',
+        period: Duration.hours(1),
+      }),
+      threshold: 0.001,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+
+    // ---- Outputs (the operator CLI reads these for --aws) ----
+    new CfnOutput(this, 'ApiUrl', { value: stage.url });
+    new CfnOutput(this, 'PublicBaseUrl', { value: publicBaseUrl });
+    new CfnOutput(this, 'SendFunctionName', { value: send.functionName });
+    new CfnOutput(this, 'QueueUrl', { value: this.queue.queueUrl });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+    new CfnOutput(this, 'WorkerSizing', {
+      value: `maxConcurrency=${sizing.maxConcurrency} batchSize=${sizing.batchSize} rate=${sizing.rate}/s`,
+    });
+  }
+}
