@@ -16,7 +16,6 @@ export default String.raw`<mjml lang="{{lang}}" dir="auto">
     </mj-attributes>
     <mj-style>
       a { color: #2454c5; }
-      .card p:last-child, .card ul:last-child, .card ol:last-child { margin-bottom: 0 !important; }
       @media only screen and (max-width: 480px) {
         .title div { font-size: 24px !important; }
       }

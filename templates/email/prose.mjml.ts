@@ -1,2 +1,2 @@
 /** Free content (lead news, lists, notes) between cards: the card's box without its parts. */
-export default String.raw`<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="width:100%;background-color:#ffffff;border:1px solid #e2e7f0;border-radius:12px;border-collapse:separate;margin:0 0 16px 0;"><tr><td class="card" style="padding:20px 22px 20px 22px;">{{{html}}}</td></tr></table>`;
+export default String.raw`<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" style="width:100%;background-color:#ffffff;border:1px solid #e2e7f0;border-collapse:separate;margin:0 0 16px 0;"><tr><td class="card" style="padding:20px 22px 20px 22px;">{{{html}}}</td></tr></table>`;

@@ -9,7 +9,7 @@ import type { StoredIssue } from '../ports.ts';
 import type { RecipientData } from '../model.ts';
 import { RenderError } from './errors.ts';
 import { labelsFor } from './i18n.ts';
-import type { Issue, IssueSection } from './model.ts';
+import type { Issue, IssueSection, SectionBlock } from './model.ts';
 import { parseIssue } from './parse.ts';
 import { placeholder } from './personalize.ts';
 import { renderTextPart } from './text.ts';
@@ -86,6 +86,7 @@ export function fillTemplate(issue: Issue, options: RenderOptions, recipient: Re
   const section = (s: IssueSection) => ({
     ...s,
     numberLabel: s.number ? s.number.padStart(2, '0') : undefined,
+    blocks: s.blocks.map(withoutTrailingMargin),
   });
   return layout({
     lang: issue.lang,
@@ -101,6 +102,43 @@ export function fillTemplate(issue: Issue, options: RenderOptions, recipient: Re
     senderName: options.senderName,
     recipient,
   });
+}
+
+/**
+ * A card's last block keeps no bottom margin, so the card's padding alone sets the space below it. Done here in
+ * inline styles rather than with a `:last-child` rule in `<mj-style>`, which Gmail and Outlook do not support.
+ */
+function withoutTrailingMargin(block: SectionBlock): SectionBlock {
+  if (block.kind === 'prose') return { ...block, prose: { ...block.prose, html: dropLastBottomMargin(block.prose.html) } };
+  const body = block.item.bodyHtml;
+  if (!body.length) return block;
+  return { ...block, item: { ...block.item, bodyHtml: [...body.slice(0, -1), dropLastBottomMargin(body.at(-1)!)] } };
+}
+
+const VOID_ELEMENTS = new Set(['area', 'br', 'col', 'hr', 'img', 'input', 'wbr']);
+
+/**
+ * Set the bottom margin of the last top-level element of `html` (our Markdown renderer's output: attribute values
+ * are escaped, so `>` only ends tags) to 0, when its inline style has a `margin`.
+ */
+function dropLastBottomMargin(html: string): string {
+  let depth = 0;
+  let lastTop = -1;
+  for (const m of html.matchAll(/<(\/?)([a-z][a-z0-9]*)\b[^>]*>/gi)) {
+    if (m[1]) {
+      depth = Math.max(0, depth - 1);
+      continue;
+    }
+    if (depth === 0) lastTop = m.index;
+    if (!VOID_ELEMENTS.has(m[2]!.toLowerCase()) && !m[0].endsWith('/>')) depth++;
+  }
+  if (lastTop < 0) return html;
+  const end = html.indexOf('>', lastTop) + 1;
+  const open = html.slice(lastTop, end).replace(/(style="(?:[^"]*;)?\s*margin:)([^;"]*)/, (_, head: string, value: string) => {
+    const [top, right = top, , left = right] = value.trim().split(/\s+/);
+    return `${head}${top} ${right} 0 ${left}`;
+  });
+  return html.slice(0, lastTop) + open + html.slice(end);
 }
 
 /** Compile MJML strictly: any validation error is a RenderError. */
