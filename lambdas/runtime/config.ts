@@ -24,7 +24,7 @@ export const configSchema = z.object({
   POSTAL_ADDRESS: z.string().min(1),
   /** SES configuration set that routes BOUNCE/COMPLAINT/DELIVERY events back to us. */
   CONFIGURATION_SET: z.string().min(1).optional(),
-  /** Secrets Manager ARN or name holding the token keys JSON `{"current":"k2","keys":{"k1":"…","k2":"…"}}`. */
+  /** Secrets Manager ARN or name holding the token keys: `{"current":"k1","k1":"…"}` or `{"current":"k2","keys":{…}}`. */
   TOKEN_SECRET_ARN: z.string().min(1),
   /** Fraction of SES MaxSendRate the workers may use. */
   SEND_RATE_FRACTION: z.coerce.number().gt(0).lte(1).default(0.8),

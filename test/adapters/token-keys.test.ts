@@ -48,6 +48,27 @@ describe('parseTokenKeys', () => {
   });
 });
 
+describe('parseTokenKeys accepts both secret shapes', () => {
+  it('reads the nested shape {"current","keys":{...}} (the local key file)', () => {
+    const keys = parseTokenKeys('{"current":"k2","keys":{"k1":"first-secret-0123456789","k2":"second-secret-012345678"}}', 'x');
+    expect(keys).toEqual({ current: 'k2', keys: { k1: 'first-secret-0123456789', k2: 'second-secret-012345678' } });
+  });
+
+  it('reads the flat shape {"current","<kid>":"<key>"} that the CDK stack generates, every other string being a key', () => {
+    const keys = parseTokenKeys('{"current":"k2","k1":"first-secret-0123456789","k2":"second-secret-012345678"}', 'x');
+    expect(keys).toEqual({ current: 'k2', keys: { k1: 'first-secret-0123456789', k2: 'second-secret-012345678' } });
+  });
+
+  it('ignores non-string and short entries of the flat shape and rejects a current id that is not a key', () => {
+    expect(parseTokenKeys('{"current":"k1","k1":"first-secret-0123456789","n":7,"s":"short"}', 'x').keys).toEqual({
+      k1: 'first-secret-0123456789',
+    });
+    expect(() => parseTokenKeys('{"current":"k2","k1":"first-secret-0123456789"}', 'x')).toThrow(/"k2" is missing/);
+    expect(() => parseTokenKeys('{"current":"k1","keys":"first-secret-0123456789"}', 'x')).toThrow(/expected/);
+    expect(() => parseTokenKeys('["current"]', 'x')).toThrow(/expected/);
+  });
+});
+
 describe('Secrets Manager token keys (fake Secrets Manager: no local emulator exists)', () => {
   it('fetches the secret once per container and retries after a failure', async () => {
     const client = new SecretsManagerClient({ region: 'us-east-1' });
@@ -61,6 +82,17 @@ describe('Secrets Manager token keys (fake Secrets Manager: no local emulator ex
     expect(keys.current).toBe('k2');
     expect(await load()).toBe(keys);
     expect(mock.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    mock.restore();
+  });
+
+  it('loads a secret in the flat shape the stack creates', async () => {
+    const client = new SecretsManagerClient({ region: 'us-east-1' });
+    const mock = mockClient(client);
+    mock.on(GetSecretValueCommand).resolves({ SecretString: '{"current":"k1","k1":"Gx7pQ2mZ9rT4vW8yB3nK6cF1hJ5sL0dA"}' });
+    expect(await secretsManagerTokenKeys(client, 'arn:secret')()).toEqual({
+      current: 'k1',
+      keys: { k1: 'Gx7pQ2mZ9rT4vW8yB3nK6cF1hJ5sL0dA' },
+    });
     mock.restore();
   });
 });

@@ -1,7 +1,9 @@
 /**
  * Where token keys come from.
- * - AWS: a Secrets Manager secret (TOKEN_SECRET_ARN) holding `{"current":"k2","keys":{"k1":"…","k2":"…"}}`.
- *   Rotation: add a new key, point `current` at it, keep the previous one in `keys` until its links are stale.
+ * - AWS: a Secrets Manager secret (TOKEN_SECRET_ARN). The stack creates it flat, `{"current":"k1","k1":"…"}`,
+ *   because Secrets Manager's generator can only add one top-level string; the nested shape
+ *   `{"current":"k2","keys":{"k1":"…","k2":"…"}}` (the local file's) is accepted as well.
+ *   Rotation: add a new key id, point `current` at it, keep the previous one until its links are stale.
  * - Local: DATA_DIR/token-keys.json, generated from random bytes on first use, mode 0600.
  * Both return a memoized loader: at most one fetch per container (or per data directory).
  */
@@ -17,7 +19,12 @@ export class TokenKeysError extends Error {
   override name = 'TokenKeysError';
 }
 
-/** Validate the JSON shape; throws TokenKeysError naming the problem (never echoing the key material). */
+/**
+ * Validate the JSON and return the keys; throws TokenKeysError naming the problem (never echoing key material).
+ * Two shapes: nested `{"current":"k2","keys":{"k1":"…","k2":"…"}}`, or flat `{"current":"k1","k1":"…"}` where
+ * every top-level string except `current` is a key (the shape the CDK stack generates). `keys` is reserved: when
+ * present the secret is read as nested. Keys shorter than 16 characters are ignored.
+ */
 export function parseTokenKeys(json: string, origin: string): TokenKeys {
   let raw: unknown;
   try {
@@ -25,11 +32,24 @@ export function parseTokenKeys(json: string, origin: string): TokenKeys {
   } catch {
     throw new TokenKeysError(`${origin}: token keys are not valid JSON`);
   }
-  const value = raw as Partial<TokenKeys> | null;
-  if (!value || typeof value.current !== 'string' || typeof value.keys !== 'object' || value.keys === null) {
-    throw new TokenKeysError(`${origin}: expected {"current": "<key id>", "keys": {"<key id>": "<secret>"}}`);
+  const value = raw as Record<string, unknown> | null;
+  const expected = `expected {"current": "<key id>", "keys": {"<key id>": "<secret>"}} or {"current": "<key id>", "<key id>": "<secret>"}`;
+  if (!value || typeof value !== 'object' || Array.isArray(value) || typeof value.current !== 'string') {
+    throw new TokenKeysError(`${origin}: ${expected}`);
   }
-  const keys = Object.fromEntries(Object.entries(value.keys).filter(([, v]) => typeof v === 'string' && v.length >= 16));
+  let candidates: Record<string, unknown>;
+  if ('keys' in value) {
+    if (typeof value.keys !== 'object' || value.keys === null || Array.isArray(value.keys)) {
+      throw new TokenKeysError(`${origin}: ${expected}`);
+    }
+    candidates = value.keys as Record<string, unknown>;
+  } else {
+    const { current: _current, ...flat } = value;
+    candidates = flat;
+  }
+  const keys = Object.fromEntries(
+    Object.entries(candidates).filter((e): e is [string, string] => typeof e[1] === 'string' && e[1].length >= 16),
+  );
   if (!keys[value.current]) throw new TokenKeysError(`${origin}: current key "${value.current}" is missing or shorter than 16 characters`);
   return { current: value.current, keys };
 }
