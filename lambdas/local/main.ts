@@ -1,58 +1,273 @@
 /**
- * `npm start`: the whole pipeline on this machine, on real emulators.
- * Environment: PORT (3000), SES_PORT (8005), DYNAMODB_PORT (8001), DATA_DIR (.data).
+ * `npm start`: the whole pipeline on this machine, on real emulators, with no AWS account.
+ *
+ * 1. Boots the local stack (dynalite, aws-ses-v2-local with its web inbox, the HTTP API) and writes
+ *    DATA_DIR/stack.json as soon as the stack answers, before anything is imported or sent.
+ * 2. Imports the demo subscribers (content/demo-subscribers.csv) as confirmed, consent source `demo`, through the
+ *    same CSV plan and repository call as `newsletter subscribers import --confirmed`. Existing ones are kept.
+ * 3. Sends the seed issue (content/issues/031-akira-ml-news.md) through the real send pipeline. The campaign is
+ *    idempotent: a second run finds it and sends nothing new.
+ * 4. Prints a summary ending with a line that starts with `Ready:`, and serves until SIGINT/SIGTERM.
+ *
+ * `--once` stops after the summary: exit 0 when every recipient reached a final state that adds up to the
+ * audience, 1 otherwise. Bad arguments or environment: one line on stderr, exit 2.
  */
-import { startLocalStack } from './stack.ts';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { CampaignAccounting } from '../core/model.ts';
+import type { SubscriberRepository } from '../core/ports.ts';
+import { accountingAddsUp } from '../core/sending/accounting.ts';
+import type { SendResult } from '../core/sending/send-campaign.ts';
+import { readAccounting } from '../core/sending/status.ts';
+import { planImport } from '../core/subscribers/import-plan.ts';
+import { attachSendingToStack, type AttachedSending } from './sending.ts';
+import { startLocalStack, type LocalStack } from './stack.ts';
 import { dataDirFrom } from './stack-info.ts';
+
+const EXIT = { OK: 0, FAILED: 1, BAD_INPUT: 2 } as const;
+
+export const DEMO_SUBSCRIBERS_FILE = fileURLToPath(new URL('../../content/demo-subscribers.csv', import.meta.url));
+export const SEED_ISSUE_FILE = fileURLToPath(new URL('../../content/issues/031-akira-ml-news.md', import.meta.url));
+/** The consent source recorded with every demo subscriber. */
+export const DEMO_CONSENT_SOURCE = 'demo';
+
+const USAGE = `Usage: npm start [-- --once]
+
+Runs the newsletter locally: embedded DynamoDB (dynalite), the SES emulator with its web inbox and the HTTP API;
+imports the demo subscribers from content/demo-subscribers.csv (confirmed, consent source "demo"); sends the seed
+issue content/issues/031-akira-ml-news.md through the real send pipeline (once: re-runs send nothing new);
+prints a summary, then serves until Ctrl+C.
+
+Options:
+  --once      exit after the summary: 0 when the accounting adds up, 1 otherwise
+  -h, --help  show this help
+
+Environment:
+  PORT             HTTP API port (default 3000; 0 = any free port)
+  SES_PORT         SES emulator and web inbox port (default 8005; 0 = any free port)
+  DYNAMODB_PORT    dynalite port (default 8001; 0 = any free port)
+  DATA_DIR         data directory: DynamoDB files, token keys, rendered issues, stack.json (default .data)
+  SENDER           From address (default "Akira's ML News <news@example.com>")
+  PUBLIC_BASE_URL  base of the links in emails (default: the HTTP API's own URL)
+  POSTAL_ADDRESS   postal address in the email footer (default: a placeholder address)
+
+Exit codes: 0 OK, 1 failed (accounting does not add up, stack could not start), 2 bad arguments or environment.
+`;
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function parseArgs(argv: string[]): { once: boolean; help: boolean } {
+  const args = { once: false, help: false };
+  for (const arg of argv) {
+    if (arg === '--once') args.once = true;
+    else if (arg === '--help' || arg === '-h') args.help = true;
+    else throw new UsageError(`unknown argument ${JSON.stringify(arg)} (see npm start -- --help)`);
+  }
+  return args;
+}
 
 function portFromEnv(name: string): number | undefined {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) {
-    process.stderr.write(`npm start: ${name}=${raw} is not a port number\n`);
-    process.exit(2);
-  }
+  if (!/^\d+$/.test(raw.trim()) || !Number.isInteger(n) || n > 65535) throw new UsageError(`${name}=${raw} is not a port number (0-65535)`);
   return n;
 }
 
-let stack: Awaited<ReturnType<typeof startLocalStack>>;
-try {
-  stack = await startLocalStack({
-    ...(portFromEnv('PORT') !== undefined ? { port: portFromEnv('PORT') } : {}),
-    ...(portFromEnv('SES_PORT') !== undefined ? { sesPort: portFromEnv('SES_PORT') } : {}),
-    ...(portFromEnv('DYNAMODB_PORT') !== undefined ? { dynamoPort: portFromEnv('DYNAMODB_PORT') } : {}),
-    dataDir: dataDirFrom(),
-    ...(process.env.SENDER ? { sender: process.env.SENDER } : {}),
-    ...(process.env.PUBLIC_BASE_URL ? { publicBaseUrl: process.env.PUBLIC_BASE_URL } : {}),
-  });
-} catch (err) {
-  const e = err as NodeJS.ErrnoException;
-  const hint = e.code === 'EADDRINUSE' ? ' (is another stack running? set PORT, SES_PORT or DYNAMODB_PORT)' : '';
-  process.stderr.write(`npm start: ${e.message.split('\n')[0]}${hint}\n`);
-  process.exit(1);
+function publicBaseUrlFromEnv(): string | undefined {
+  const raw = process.env.PUBLIC_BASE_URL;
+  if (!raw) return undefined;
+  if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) throw new UsageError(`PUBLIC_BASE_URL=${raw} is not an http(s) URL`);
+  return raw;
 }
 
-const { urls, info } = stack;
-process.stdout.write(
-  [
-    'Newsletter local stack is running:',
-    `  Subscribe form      ${urls.subscribeUrl}`,
-    `  HTTP API            ${urls.baseUrl}  (GET /health)`,
-    `  SES inbox (web)     ${urls.sesEndpoint}/`,
-    `  SES store (JSON)    ${urls.sesEndpoint}/store`,
-    `  DynamoDB (dynalite) ${urls.dynamoEndpoint}  table ${info.tableName}`,
-    `  Data directory      ${info.dataDir}`,
-    'Press Ctrl+C to stop.',
+export interface DemoImport {
+  file: string;
+  rows: number;
+  created: number;
+  existing: number;
+  skipped: string[];
+}
+
+/**
+ * Import the demo CSV as confirmed subscribers with consent source `demo`. Idempotent: the repository never
+ * changes an existing subscriber, so a re-run (or someone who unsubscribed since) is left alone.
+ */
+export async function importDemoSubscribers(
+  subscribers: Pick<SubscriberRepository, 'importSubscriber'>,
+  file: string = DEMO_SUBSCRIBERS_FILE,
+  now: Date = new Date(),
+): Promise<DemoImport> {
+  const plan = planImport(readFileSync(file, 'utf8'), file);
+  const consent = { at: now.toISOString(), method: 'import' as const, source: DEMO_CONSENT_SOURCE };
+  let created = 0;
+  for (const row of plan.rows) {
+    const outcome = await subscribers.importSubscriber({
+      email: row.email,
+      ...(row.name ? { name: row.name } : {}),
+      attributes: row.attributes,
+      status: 'confirmed',
+      consent,
+      now,
+    });
+    if (outcome === 'created') created += 1;
+  }
+  return {
+    file,
+    rows: plan.rows.length,
+    created,
+    existing: plan.rows.length - created,
+    skipped: [
+      ...plan.invalid.map((r) => `line ${r.line}: ${r.reason}`),
+      ...plan.duplicates.map((d) => `line ${d.line}: duplicate of line ${d.firstLine}`),
+    ],
+  };
+}
+
+export interface SeedSend {
+  campaignId: string;
+  subject: string;
+  /** True when this run created the campaign; false when it existed (nothing new sent, or a resumed send). */
+  created: boolean;
+  resumed: boolean;
+  accounting: CampaignAccounting;
+  elapsedMs: number;
+}
+
+/**
+ * Send the seed issue through the send Lambda and wait until the workers have drained the queue. A campaign
+ * left unfinished by an interrupted run is resumed; a finished one is only reported.
+ */
+export async function sendSeedIssue(sending: AttachedSending, markdown: string): Promise<SeedSend> {
+  const started = performance.now();
+  let result: SendResult = await sending.invokeSend({ issue: { markdown }, mode: 'send' });
+  const created = result.status === 'complete';
+  let resumed = false;
+  if (result.status === 'exists' && result.accounting.queued > 0 && result.campaign.status !== 'SENT') {
+    resumed = true;
+    result = await sending.invokeSend({ issue: { markdown }, mode: 'send', resume: true });
+  }
+  if (result.status !== 'complete' && result.status !== 'exists') {
+    throw new Error(`the seed send did not start: ${'message' in result ? result.message : result.status}`);
+  }
+  await sending.drain();
+  const { campaignId, subject } = result.campaign;
+  const accounting = await readAccounting(sending.campaigns, campaignId);
+  return { campaignId, subject, created, resumed, accounting, elapsedMs: performance.now() - started };
+}
+
+/** Every recipient is in a final state and the final states add up to the audience. */
+export function accountingComplete(a: CampaignAccounting): boolean {
+  return accountingAddsUp(a) && a.queued === 0;
+}
+
+function counts(a: CampaignAccounting): string {
+  const parts = [`audience ${a.audience}`, `sent ${a.sent}`, `skipped ${a.skipped}`, `failed ${a.failed}`];
+  if (a.unknown) parts.push(`unknown ${a.unknown}`);
+  if (a.queued) parts.push(`queued ${a.queued}`);
+  return parts.join(' · ');
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+function summary(stack: LocalStack, demo: DemoImport, seed: SeedSend): string {
+  const { urls, info } = stack;
+  const sendLine = seed.created
+    ? `${counts(seed.accounting)} · in ${seconds(seed.elapsedMs)}`
+    : seed.resumed
+      ? `resumed an unfinished send: ${counts(seed.accounting)} · in ${seconds(seed.elapsedMs)}`
+      : `already sent, nothing new (${counts(seed.accounting)})`;
+  return [
+    `Newsletter running locally (DATA_DIR ${info.dataDir})`,
+    `  Subscribers   ${demo.rows} demo subscribers: ${demo.created} imported, ${demo.existing} already present`,
+    `  Seed issue    ${seed.campaignId} · ${seed.subject}`,
+    `  Send          ${sendLine}`,
+    `  Inbox (SES)   ${urls.sesEndpoint}/`,
+    `  Subscribe     ${urls.subscribeUrl}`,
+    `  Archive       ${urls.archiveUrl}  (Atom: ${urls.archiveUrl}/feed.xml)`,
+    `  HTTP API      ${urls.baseUrl}  ·  DynamoDB ${urls.dynamoEndpoint} table ${info.tableName}`,
+    ...demo.skipped.map((s) => `  (skipped in ${demo.file}: ${s})`),
     '',
-  ].join('\n'),
-);
-
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    void stack.stop().then(() => process.exit(0));
-  });
+  ].join('\n');
 }
+
+async function main(): Promise<number> {
+  const startedAt = performance.now();
+  let args: ReturnType<typeof parseArgs>;
+  let options: Parameters<typeof startLocalStack>[0];
+  try {
+    args = parseArgs(process.argv.slice(2));
+    if (args.help) {
+      process.stdout.write(USAGE);
+      return EXIT.OK;
+    }
+    const port = portFromEnv('PORT');
+    const sesPort = portFromEnv('SES_PORT');
+    const dynamoPort = portFromEnv('DYNAMODB_PORT');
+    const publicBaseUrl = publicBaseUrlFromEnv();
+    options = {
+      ...(port !== undefined ? { port } : {}),
+      ...(sesPort !== undefined ? { sesPort } : {}),
+      ...(dynamoPort !== undefined ? { dynamoPort } : {}),
+      dataDir: dataDirFrom(),
+      ...(process.env.SENDER ? { sender: process.env.SENDER } : {}),
+      ...(publicBaseUrl ? { publicBaseUrl } : {}),
+    };
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`npm start: ${err.message}\n`);
+    return EXIT.BAD_INPUT;
+  }
+
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack(options);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const hint = e.code === 'EADDRINUSE' ? ' (is another stack running? set PORT, SES_PORT or DYNAMODB_PORT)' : '';
+    process.stderr.write(`npm start: ${String(e.message).split('\n')[0]}${hint}\n`);
+    return EXIT.FAILED;
+  }
+  const sending = attachSendingToStack(stack, process.env.POSTAL_ADDRESS ? { postalAddress: process.env.POSTAL_ADDRESS } : {});
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= sending.stop().finally(() => stack.stop()));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(EXIT.FAILED);
+      process.stdout.write(`\nStopping (${signal})…\n`);
+      void stop().then(() => process.exit(EXIT.OK));
+    });
+  }
+
+  let seed: SeedSend;
+  try {
+    const demo = await importDemoSubscribers(stack.deps.subscribers);
+    seed = await sendSeedIssue(sending, readFileSync(SEED_ISSUE_FILE, 'utf8'));
+    process.stdout.write(summary(stack, demo, seed));
+  } catch (err) {
+    if (stopping) return new Promise<number>(() => {}); // a signal is shutting down: let its handler exit
+    process.stderr.write(`npm start: ${String((err as Error).message ?? err).split('\n')[0]}\n`);
+    await stop();
+    return EXIT.FAILED;
+  }
+
+  const complete = accountingComplete(seed.accounting);
+  if (args.once) {
+    process.stdout.write(
+      complete
+        ? `Done in ${seconds(performance.now() - startedAt)}: the accounting adds up (--once).\n`
+        : `The accounting does not add up: ${counts(seed.accounting)} (--once).\n`,
+    );
+    await stop();
+    return complete ? EXIT.OK : EXIT.FAILED;
+  }
+  if (!complete) process.stdout.write(`Warning: the accounting does not add up yet: ${counts(seed.accounting)}\n`);
+  process.stdout.write(`Ready: serving in ${seconds(performance.now() - startedAt)}. Press Ctrl+C to stop.\n`);
+  return new Promise<number>(() => {}); // serve until a signal
+}
+
+// Exit explicitly: SDK sockets and emulator timers could keep the event loop alive for seconds after stop().
+process.exit(await main());

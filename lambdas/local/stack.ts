@@ -7,7 +7,10 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Clock, TokenKeys } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
-import { buildSubscribersHandler } from '../handlers/subscribers.ts';
+import { DynamoDbCampaignRepository } from '../adapters/dynamodb/dynamodb-campaign-repository.ts';
+import { FsIssueStore } from '../adapters/fs/fs-issue-store.ts';
+import { createArchiveHandler } from '../handlers/archive.ts';
+import { buildSubscribersHandler, displayName } from '../handlers/subscribers.ts';
 import { localDeps, localTokenKeys, type LocalDeps } from '../runtime/local.ts';
 import { startEmulators, type Emulators } from './emulators.ts';
 import { RouteTable, startHttpServer, type LambdaHttpHandler } from './http-server.ts';
@@ -43,6 +46,8 @@ export interface LocalStack {
     /** The HTTP API, e.g. http://127.0.0.1:3000. */
     baseUrl: string;
     subscribeUrl: string;
+    /** The web archive (`/archive`; `/archive/feed.xml` is its Atom feed). */
+    archiveUrl: string;
     /** aws-ses-v2-local: web inbox at `/`, JSON at `/store`. */
     sesEndpoint: string;
     dynamoEndpoint: string;
@@ -98,6 +103,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       publicBaseUrl: deps.publicBaseUrl,
     }),
   );
+  // The web archive reads the campaigns and the rendered issues the send pipeline stores in DATA_DIR/issues.
+  routes.add(
+    '/archive',
+    createArchiveHandler({
+      campaigns: new DynamoDbCampaignRepository(base.doc, base.tableName),
+      issues: new FsIssueStore(dataDir),
+      publicBaseUrl: deps.publicBaseUrl,
+      newsletterName: displayName(deps.sender),
+      clock,
+    }),
+  );
 
   const info: StackInfo = {
     port: http.port,
@@ -115,7 +131,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   let stopped: Promise<void> | undefined;
   return {
-    urls: { baseUrl, subscribeUrl: `${baseUrl}/subscribe`, sesEndpoint: emulators.sesEndpoint, dynamoEndpoint: emulators.dynamoEndpoint },
+    urls: { baseUrl, subscribeUrl: `${baseUrl}/subscribe`, archiveUrl: `${baseUrl}/archive`, sesEndpoint: emulators.sesEndpoint, dynamoEndpoint: emulators.dynamoEndpoint },
     info,
     deps,
     emulators,
