@@ -11,6 +11,8 @@
  *
  * `--once` stops after the summary: exit 0 when every recipient reached a final state that adds up to the
  * audience, 1 otherwise. Bad arguments or environment: one line on stderr, exit 2.
+ *
+ * Entry point only: importing this module runs it, so nothing here is exported.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -20,16 +22,16 @@ import { accountingAddsUp } from '../core/sending/accounting.ts';
 import type { SendResult } from '../core/sending/send-campaign.ts';
 import { readAccounting } from '../core/sending/status.ts';
 import { planImport } from '../core/subscribers/import-plan.ts';
-import { attachSendingToStack, type AttachedSending } from './sending.ts';
-import { startLocalStack, type LocalStack } from './stack.ts';
+import type { AttachedSending } from './sending.ts';
+import type { LocalStack, LocalStackOptions } from './stack.ts';
 import { dataDirFrom } from './stack-info.ts';
 
 const EXIT = { OK: 0, FAILED: 1, BAD_INPUT: 2 } as const;
 
-export const DEMO_SUBSCRIBERS_FILE = fileURLToPath(new URL('../../content/demo-subscribers.csv', import.meta.url));
-export const SEED_ISSUE_FILE = fileURLToPath(new URL('../../content/issues/031-akira-ml-news.md', import.meta.url));
+const DEMO_SUBSCRIBERS_FILE = fileURLToPath(new URL('../../content/demo-subscribers.csv', import.meta.url));
+const SEED_ISSUE_FILE = fileURLToPath(new URL('../../content/issues/031-akira-ml-news.md', import.meta.url));
 /** The consent source recorded with every demo subscriber. */
-export const DEMO_CONSENT_SOURCE = 'demo';
+const DEMO_CONSENT_SOURCE = 'demo';
 
 const USAGE = `Usage: npm start [-- --once]
 
@@ -83,7 +85,7 @@ function publicBaseUrlFromEnv(): string | undefined {
   return raw;
 }
 
-export interface DemoImport {
+interface DemoImport {
   file: string;
   rows: number;
   created: number;
@@ -95,7 +97,7 @@ export interface DemoImport {
  * Import the demo CSV as confirmed subscribers with consent source `demo`. Idempotent: the repository never
  * changes an existing subscriber, so a re-run (or someone who unsubscribed since) is left alone.
  */
-export async function importDemoSubscribers(
+async function importDemoSubscribers(
   subscribers: Pick<SubscriberRepository, 'importSubscriber'>,
   file: string = DEMO_SUBSCRIBERS_FILE,
   now: Date = new Date(),
@@ -126,7 +128,7 @@ export async function importDemoSubscribers(
   };
 }
 
-export interface SeedSend {
+interface SeedSend {
   campaignId: string;
   subject: string;
   /** True when this run created the campaign; false when it existed (nothing new sent, or a resumed send). */
@@ -140,7 +142,7 @@ export interface SeedSend {
  * Send the seed issue through the send Lambda and wait until the workers have drained the queue. A campaign
  * left unfinished by an interrupted run is resumed; a finished one is only reported.
  */
-export async function sendSeedIssue(sending: AttachedSending, markdown: string): Promise<SeedSend> {
+async function sendSeedIssue(sending: AttachedSending, markdown: string): Promise<SeedSend> {
   const started = performance.now();
   let result: SendResult = await sending.invokeSend({ issue: { markdown }, mode: 'send' });
   const created = result.status === 'complete';
@@ -159,7 +161,7 @@ export async function sendSeedIssue(sending: AttachedSending, markdown: string):
 }
 
 /** Every recipient is in a final state and the final states add up to the audience. */
-export function accountingComplete(a: CampaignAccounting): boolean {
+function accountingComplete(a: CampaignAccounting): boolean {
   return accountingAddsUp(a) && a.queued === 0;
 }
 
@@ -196,7 +198,7 @@ function summary(stack: LocalStack, demo: DemoImport, seed: SeedSend): string {
 async function main(): Promise<number> {
   const startedAt = performance.now();
   let args: ReturnType<typeof parseArgs>;
-  let options: Parameters<typeof startLocalStack>[0];
+  let options: LocalStackOptions;
   try {
     args = parseArgs(process.argv.slice(2));
     if (args.help) {
@@ -221,6 +223,8 @@ async function main(): Promise<number> {
     return EXIT.BAD_INPUT;
   }
 
+  // Loaded only now: the emulators, MJML and the SDK take seconds to import, and --help or a bad port need none.
+  const [{ startLocalStack }, { attachSendingToStack }] = await Promise.all([import('./stack.ts'), import('./sending.ts')]);
   let stack: LocalStack;
   try {
     stack = await startLocalStack(options);
