@@ -1,7 +1,8 @@
-/** Header band: the "view in browser" line, then issue number, date, title and the original's link. */
+/** Header band: the "view in browser" line, then issue number, date, title and the original's link.
+ * Small text on the page background (#eef1f6) is #4b5563: 6.8:1, where #6b7280 fell short of 4.5:1. */
 export default String.raw`<mj-section padding="14px 20px 10px">
   <mj-column>
-    <mj-text align="right" font-size="12px" line-height="1.4" color="#6b7280"><a href="{{recipient.viewInBrowserUrl}}" style="color:#6b7280;text-decoration:underline;">{{labels.viewInBrowser}}</a></mj-text>
+    <mj-text align="right" font-size="12px" line-height="1.4" color="#4b5563"><a href="{{recipient.viewInBrowserUrl}}" style="color:#4b5563;text-decoration:underline;">{{labels.viewInBrowser}}</a></mj-text>
   </mj-column>
 </mj-section>
 <mj-section background-color="#16213e" border-top="5px solid #f5b942" padding="34px 30px 30px">
