@@ -4,9 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command } from 'commander';
-import { action } from './common.ts';
-import { type RenderCliOptions, addRenderOptions, previewFiles, printWarnings, renderFile, writeAll } from './render.ts';
+import { type RenderCliOptions, previewFiles, printWarnings, renderFile, writeAll } from './render.ts';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const SCREEN_WIDTHS = { phone: 375, desktop: 800 } as const;
@@ -32,33 +30,24 @@ export async function screenshots(html: string, widths: Record<string, number>):
   }
 }
 
-export function registerPreview(program: Command): void {
-  addRenderOptions(
-    program
-      .command('preview')
-      .description('render an issue and screenshot it at 375 px and 800 px (needs Chromium)')
-      .argument('<issue>', 'the issue, a Markdown file')
-      .option('--out <dir>', 'output directory (default: out/preview/<slug>)'),
-  ).action(
-    action(async (file: string, opts: RenderCliOptions & { out?: string }) => {
-      const rendered = await renderFile(file, opts);
-      const out = opts.out ?? join('out', 'preview', rendered.slug);
-      const files: Record<string, Uint8Array | string> = previewFiles(rendered);
-      const haveChromium = existsSync(CHROMIUM_PATH);
-      if (haveChromium) {
-        const shots = await screenshots(files['index.html'] as string, SCREEN_WIDTHS);
-        for (const [name, png] of Object.entries(shots)) files[`${name}-${SCREEN_WIDTHS[name as keyof typeof SCREEN_WIDTHS]}.png`] = png;
-      }
-      await writeAll(out, files);
-      printWarnings(rendered.warnings);
-      process.stdout.write(`Wrote ${join(out, 'index.html')}\n`);
-      if (haveChromium) {
-        process.stdout.write(`Screenshots: ${join(out, 'phone-375.png')}, ${join(out, 'desktop-800.png')}\n`);
-      } else {
-        process.stderr.write(
-          `newsletter: no screenshots: Chromium not found at ${CHROMIUM_PATH} (install it with \`apt-get install chromium\`, or set CHROMIUM_PATH)\n`,
-        );
-      }
-    }),
-  );
+/** `newsletter preview <issue.md> [--out dir]`: the HTML, plus screenshots when Chromium is installed. */
+export async function previewCommand(file: string, opts: RenderCliOptions & { out?: string }): Promise<void> {
+  const rendered = await renderFile(file, opts);
+  const out = opts.out ?? join('out', 'preview', rendered.slug);
+  const files: Record<string, Uint8Array | string> = previewFiles(rendered);
+  const haveChromium = existsSync(CHROMIUM_PATH);
+  if (haveChromium) {
+    const shots = await screenshots(files['index.html'] as string, SCREEN_WIDTHS);
+    for (const [name, png] of Object.entries(shots)) files[`${name}-${SCREEN_WIDTHS[name as keyof typeof SCREEN_WIDTHS]}.png`] = png;
+  }
+  await writeAll(out, files);
+  printWarnings(rendered.warnings);
+  process.stdout.write(`Wrote ${join(out, 'index.html')}\n`);
+  if (haveChromium) {
+    process.stdout.write(`Screenshots: ${join(out, 'phone-375.png')}, ${join(out, 'desktop-800.png')}\n`);
+  } else {
+    process.stderr.write(
+      `newsletter: no screenshots: Chromium not found at ${CHROMIUM_PATH} (install it with \`apt-get install chromium\`, or set CHROMIUM_PATH)\n`,
+    );
+  }
 }

@@ -4,10 +4,9 @@
  */
 import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Command } from 'commander';
 import type { RenderedIssue } from '../../lambdas/core/issue/render.ts';
 import { compilePersonalizer, previewRecipient } from '../../lambdas/core/issue/personalize.ts';
-import { CliError, EXIT, action } from './common.ts';
+import { CliError, EXIT } from './common.ts';
 
 export interface RenderCliOptions {
   assetBaseUrl?: string;
@@ -101,30 +100,12 @@ export function printWarnings(warnings: string[]): void {
   for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
 }
 
-export function addRenderOptions(cmd: Command): Command {
-  return cmd
-    .option('--asset-base-url <url>', 'base URL for relative image paths (else they are left out)')
-    .option('--link-base-url <url>', 'base URL for relative links', undefined)
-    .option('--postal-address <text>', 'postal address for the footer (default: $POSTAL_ADDRESS)')
-    .option('--sender-name <text>', 'sender name for the footer (default: $SENDER_NAME)')
-    .option('--force', 'write the email even above the 102 KB Gmail clipping limit');
-}
-
-export function registerRender(program: Command): void {
-  addRenderOptions(
-    program
-      .command('render')
-      .description('render an issue to index.html, index.txt and meta.json (with preview values)')
-      .argument('<issue>', 'the issue, a Markdown file')
-      .requiredOption('--out <dir>', 'output directory'),
-  ).action(
-    action(async (file: string, opts: RenderCliOptions & { out: string }) => {
-      const rendered = await renderFile(file, opts);
-      await writeAll(opts.out, previewFiles(rendered));
-      printWarnings(rendered.warnings);
-      process.stdout.write(
-        `Rendered "${rendered.subject}" (${(rendered.meta.bytes / 1024).toFixed(1)} KB, ${rendered.warnings.length} warnings) to ${join(opts.out, 'index.html')}\n`,
-      );
-    }),
+/** `newsletter render <issue.md> --out <dir>`. */
+export async function renderCommand(file: string, opts: RenderCliOptions & { out: string }): Promise<void> {
+  const rendered = await renderFile(file, opts);
+  await writeAll(opts.out, previewFiles(rendered));
+  printWarnings(rendered.warnings);
+  process.stdout.write(
+    `Rendered "${rendered.subject}" (${(rendered.meta.bytes / 1024).toFixed(1)} KB, ${rendered.warnings.length} warnings) to ${join(opts.out, 'index.html')}\n`,
   );
 }

@@ -9,24 +9,23 @@
  * 4 unknown campaign, 5 paused (run `newsletter resume <campaign>`).
  */
 import { readFile } from 'node:fs/promises';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Presets, SingleBar } from 'cli-progress';
-import type { Command } from 'commander';
-import { DynamoDbCampaignRepository } from '../../lambdas/adapters/dynamodb/dynamodb-campaign-repository.ts';
 import type { CampaignAccounting } from '../../lambdas/core/model.ts';
-import type { CampaignRepository } from '../../lambdas/core/ports.ts';
+import type { CampaignRecord, CampaignRepository } from '../../lambdas/core/ports.ts';
 import { accountingAddsUp, isSettled } from '../../lambdas/core/sending/accounting.ts';
 import type { SendResult } from '../../lambdas/core/sending/send-campaign.ts';
 import { readAccounting } from '../../lambdas/core/sending/status.ts';
 import { normalizeEmail } from '../../lambdas/core/subscribers/email.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lambdas/local/emulators.ts';
-import { SEND_FUNCTION_NAME } from '../../lambdas/local/sending.ts';
-import { findLocalStack, LocalStackNotRunningError } from '../../lambdas/local/stack-info.ts';
-import { DOCUMENT_CLIENT_OPTIONS } from '../../lambdas/runtime/aws-clients.ts';
-import { localDeps } from '../../lambdas/runtime/local.ts';
-import { CliError, EXIT, action } from './common.ts';
+import { CliError, EXIT } from './common.ts';
+import { progressBar } from './progress.ts';
+import { openTable } from './table.ts';
+
+/**
+ * The local stack's name for the send function: SEND_FUNCTION_NAME in lambdas/local/sending.ts (a test checks
+ * they agree). Not imported from there, because that module loads the whole send pipeline (~0.75 s).
+ */
+export const LOCAL_SEND_FUNCTION_NAME = 'send';
 
 type Env = Record<string, string | undefined>;
 
@@ -47,44 +46,20 @@ export function accountingJson(a: CampaignAccounting): Record<(typeof JSON_FIELD
 
 /** `status` reads the table only, so on AWS it needs no function name. */
 async function openSendTarget(opts: { aws?: boolean }, env: Env = process.env, needsFunction = true): Promise<SendTarget> {
-  let lambda: LambdaClient;
-  let functionName: string;
-  let campaigns: CampaignRepository;
-  let close: () => void;
-  let pollMs: number;
-  if (opts.aws) {
-    const fn = env.SEND_FUNCTION_NAME;
-    const table = env.TABLE_NAME;
-    if (!table || (needsFunction && !fn)) {
-      throw new CliError(`--aws needs ${needsFunction ? 'SEND_FUNCTION_NAME and ' : ''}TABLE_NAME (see the stack outputs)`);
-    }
-    lambda = new LambdaClient({});
-    functionName = fn ?? '';
-    const dynamo = new DynamoDBClient({});
-    campaigns = new DynamoDbCampaignRepository(DynamoDBDocumentClient.from(dynamo, DOCUMENT_CLIENT_OPTIONS), table);
-    close = () => {
-      lambda.destroy();
-      dynamo.destroy();
-    };
-    pollMs = 5000;
-  } else {
-    let info;
-    try {
-      info = await findLocalStack(env);
-    } catch (err) {
-      if (err instanceof LocalStackNotRunningError) throw new CliError(err.message, EXIT.UNREACHABLE);
-      throw err;
-    }
-    lambda = new LambdaClient({ endpoint: info.baseUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
-    functionName = SEND_FUNCTION_NAME;
-    const deps = localDeps(info);
-    campaigns = new DynamoDbCampaignRepository(deps.doc, deps.tableName);
-    close = () => {
-      lambda.destroy();
-      deps.destroy();
-    };
-    pollMs = 250;
+  if (opts.aws && (!env.TABLE_NAME || (needsFunction && !env.SEND_FUNCTION_NAME))) {
+    throw new CliError(`--aws needs ${needsFunction ? 'SEND_FUNCTION_NAME and ' : ''}TABLE_NAME (see the stack outputs)`);
   }
+  const table = await openTable({ aws: !!opts.aws }, env);
+  const lambda = table.local
+    ? new LambdaClient({ endpoint: table.local.baseUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 })
+    : new LambdaClient({});
+  const functionName = table.local ? LOCAL_SEND_FUNCTION_NAME : (env.SEND_FUNCTION_NAME ?? '');
+  const campaigns = table.campaigns;
+  const pollMs = table.local ? 250 : 5000;
+  const close = () => {
+    lambda.destroy();
+    table.close();
+  };
   return {
     campaigns,
     pollMs,
@@ -133,8 +108,8 @@ function sameCounts(a: CampaignAccounting, b: CampaignAccounting | undefined): b
  * Poll until nothing is queued or the campaign is paused. Gives up (returns what it has) after `stallMs` without
  * any change, e.g. when messages went to the dead-letter queue.
  */
-async function waitForCampaign(target: SendTarget, campaignId: string, showBar: boolean, stallMs = 120_000): Promise<{ a: CampaignAccounting; stalled: boolean }> {
-  const bar = showBar ? new SingleBar({ format: ' {bar} {value}/{total} handled | queued {queued}', hideCursor: true, stream: process.stderr }, Presets.shades_classic) : undefined;
+async function waitForCampaign(target: SendTarget, campaignId: string, json: boolean, stallMs = 120_000): Promise<{ a: CampaignAccounting; stalled: boolean }> {
+  const bar = progressBar({ json }, ' {bar} {value}/{total} handled | sent {sent} | skipped {skipped} | queued {queued}');
   let last: CampaignAccounting | undefined;
   let lastChange = Date.now();
   try {
@@ -142,9 +117,10 @@ async function waitForCampaign(target: SendTarget, campaignId: string, showBar: 
       const a = await readAccounting(target.campaigns, campaignId);
       const handled = a.audience - a.queued;
       if (bar) {
-        if (!last) bar.start(a.audience, handled, { queued: a.queued });
+        const counts = { sent: a.sent, skipped: a.skipped, queued: a.queued };
+        if (!last) bar.start(a.audience, handled, counts);
         else bar.setTotal(a.audience);
-        bar.update(handled, { queued: a.queued });
+        bar.update(handled, counts);
       }
       if (!sameCounts(a, last)) lastChange = Date.now();
       last = a;
@@ -180,8 +156,7 @@ function exitCodeFor(a: CampaignAccounting, stalled: boolean): number {
 }
 
 async function finish(target: SendTarget, campaignId: string, json: boolean): Promise<void> {
-  const showBar = !json && process.stderr.isTTY === true;
-  const { a, stalled } = await waitForCampaign(target, campaignId, showBar);
+  const { a, stalled } = await waitForCampaign(target, campaignId, json);
   printAccounting(a, json);
   if (stalled) process.stderr.write(`newsletter: no progress for 2 minutes; ${a.queued} still queued (check the dead-letter queue, then \`newsletter resume ${campaignId}\`)\n`);
   else if (a.status === 'PAUSED') process.stderr.write(`newsletter: campaign paused; continue with \`newsletter resume ${campaignId}\`\n`);
@@ -235,82 +210,85 @@ function printPlan(result: Extract<SendResult, { status: 'dry-run' }>, json: boo
   );
 }
 
-export function registerSend(program: Command): void {
-  program
-    .command('send')
-    .description('Send an issue to every confirmed subscriber (or --dry-run, or --test to given addresses)')
-    .argument('<issue.md>', 'the issue in Markdown')
-    .option('--dry-run', 'print the send plan (audience, suppressed, ETA, SES cost); send and record nothing')
-    .option('--test <addresses>', 'send only to these comma-separated addresses, subject prefixed [TEST]')
-    .option('--json', 'print one JSON object, no progress bar')
-    .option('--aws', 'invoke the deployed send function (SEND_FUNCTION_NAME, TABLE_NAME) instead of the local stack')
-    .action(
-      action(async (file: string, opts: { dryRun?: boolean; test?: string; json?: boolean; aws?: boolean }) => {
-        if (opts.dryRun && opts.test) throw new CliError('use either --dry-run or --test, not both');
-        const testRecipients = opts.test !== undefined ? parseTestRecipients(opts.test) : undefined;
-        let markdown: string;
-        try {
-          markdown = await readFile(file, 'utf8');
-        } catch (err) {
-          throw new CliError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
-        }
-        const target = await openSendTarget(opts);
-        try {
-          const mode = opts.dryRun ? 'dry-run' : testRecipients ? 'test' : 'send';
-          const result = await invokeUntilFannedOut(target, { issue: { markdown }, mode, ...(testRecipients ? { testRecipients } : {}) });
-          if (result.status === 'dry-run') return printPlan(result, !!opts.json);
-          if (result.status === 'test-sent') {
-            if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-            else process.stdout.write(`Test email "${result.subject}" sent to ${result.sent.map((s) => s.email).join(', ')}\n`);
-            return;
-          }
-          const campaignId = reportOutcome(result)!;
-          if (result.status === 'exists' && !opts.json) {
-            process.stderr.write(`newsletter: ${campaignId} was already sent or is sending; showing its accounting\n`);
-          }
-          await finish(target, campaignId, !!opts.json);
-        } finally {
-          target.close();
-        }
-      }),
-    );
+export interface SendOptions {
+  dryRun?: boolean;
+  test?: string;
+  json?: boolean;
+  aws?: boolean;
+}
 
-  program
-    .command('status')
-    .description("Show a campaign's accounting: audience, sent, skipped, failed, unknown, queued, bounced, complained")
-    .argument('<campaign>', 'campaign id (the issue slug)')
-    .option('--json', 'print one JSON object')
-    .option('--aws', 'read the deployed table (TABLE_NAME) instead of the local stack')
-    .action(
-      action(async (campaignId: string, opts: { json?: boolean; aws?: boolean }) => {
-        const target = await openSendTarget(opts, process.env, false);
-        try {
-          if (!(await target.campaigns.get(campaignId))) throw new CliError(`unknown campaign: ${campaignId}`, EXIT.NOT_FOUND);
-          const a = await readAccounting(target.campaigns, campaignId);
-          printAccounting(a, !!opts.json);
-          if (!accountingAddsUp(a)) process.exitCode = EXIT.FAILED;
-        } finally {
-          target.close();
-        }
-      }),
-    );
+/** `newsletter send <issue.md>`: invoke the send function, then follow the campaign until it settles. */
+export async function sendCommand(file: string, opts: SendOptions): Promise<void> {
+  if (opts.dryRun && opts.test) throw new CliError('use either --dry-run or --test, not both');
+  const testRecipients = opts.test !== undefined ? parseTestRecipients(opts.test) : undefined;
+  let markdown: string;
+  try {
+    markdown = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : (code ?? 'unreadable')}`);
+  }
+  const target = await openSendTarget(opts);
+  try {
+    const mode = opts.dryRun ? 'dry-run' : testRecipients ? 'test' : 'send';
+    const result = await invokeUntilFannedOut(target, { issue: { markdown }, mode, ...(testRecipients ? { testRecipients } : {}) });
+    if (result.status === 'dry-run') return printPlan(result, !!opts.json);
+    if (result.status === 'test-sent') {
+      if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+      else process.stdout.write(`Test email "${result.subject}" sent to ${result.sent.map((s) => s.email).join(', ')}\n`);
+      return;
+    }
+    const campaignId = reportOutcome(result)!;
+    if (result.status === 'exists' && !opts.json) {
+      process.stderr.write(`newsletter: ${campaignId} was already sent or is sending; showing its accounting\n`);
+    }
+    await finish(target, campaignId, !!opts.json);
+  } finally {
+    target.close();
+  }
+}
 
-  program
-    .command('resume')
-    .description('Continue a paused campaign (or an unfinished fan-out); nobody is sent twice')
-    .argument('<campaign>', 'campaign id (the issue slug)')
-    .option('--json', 'print one JSON object, no progress bar')
-    .option('--aws', 'invoke the deployed send function instead of the local stack')
-    .action(
-      action(async (campaignId: string, opts: { json?: boolean; aws?: boolean }) => {
-        const target = await openSendTarget(opts);
-        try {
-          const result = await invokeUntilFannedOut(target, { campaignId, resume: true });
-          reportOutcome(result);
-          await finish(target, campaignId, !!opts.json);
-        } finally {
-          target.close();
-        }
-      }),
-    );
+function printCampaignList(list: CampaignRecord[], json: boolean): void {
+  if (json) {
+    const rows = list.map((c) => ({ campaignId: c.campaignId, status: c.status, subject: c.subject, audience: c.audience, createdAt: c.createdAt }));
+    process.stdout.write(`${JSON.stringify(rows)}\n`);
+    return;
+  }
+  if (list.length === 0) {
+    process.stdout.write('No campaigns yet: send one with `newsletter send <issue.md>`\n');
+    return;
+  }
+  for (const c of list) process.stdout.write(`${c.campaignId}\t${c.status}\t${c.audience}\t${c.createdAt}\t${c.subject}\n`);
+}
+
+/** `newsletter status [campaign]`: one campaign's accounting, or every campaign in one line each. */
+export async function statusCommand(campaignId: string | undefined, opts: { json?: boolean; aws?: boolean }): Promise<void> {
+  const target = await openSendTarget(opts, process.env, false);
+  try {
+    if (campaignId === undefined) return printCampaignList(await target.campaigns.list(), !!opts.json);
+    if (!(await target.campaigns.get(campaignId))) throw unknownCampaign(campaignId);
+    const a = await readAccounting(target.campaigns, campaignId);
+    printAccounting(a, !!opts.json);
+    if (!accountingAddsUp(a)) process.exitCode = EXIT.FAILED;
+  } finally {
+    target.close();
+  }
+}
+
+function unknownCampaign(campaignId: string): CliError {
+  return new CliError(`unknown campaign: ${campaignId} (list them with \`newsletter status\`)`, EXIT.NOT_FOUND);
+}
+
+/** `newsletter resume <campaign>`: continue a paused campaign or an unfinished fan-out. */
+export async function resumeCommand(campaignId: string, opts: { json?: boolean; aws?: boolean }): Promise<void> {
+  const target = await openSendTarget(opts);
+  try {
+    // Checked here too, so an unknown id is one clear line whatever the send function's wording.
+    if (!(await target.campaigns.get(campaignId))) throw unknownCampaign(campaignId);
+    const result = await invokeUntilFannedOut(target, { campaignId, resume: true });
+    reportOutcome(result);
+    await finish(target, campaignId, !!opts.json);
+  } finally {
+    target.close();
+  }
 }

@@ -6,63 +6,21 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
 import { parse } from 'csv-parse/sync';
-import { DynamoDbCampaignRepository } from '../../lambdas/adapters/dynamodb/dynamodb-campaign-repository.ts';
-import { DynamoDbSubscriberRepository } from '../../lambdas/adapters/dynamodb/dynamodb-subscriber-repository.ts';
 import type { Subscriber } from '../../lambdas/core/model.ts';
-import type { CampaignRepository, SubscriberRepository } from '../../lambdas/core/ports.ts';
 import { normalizeEmail } from '../../lambdas/core/subscribers/email.ts';
 import { parseSubscribeForm } from '../../lambdas/core/subscribers/subscribe-form.ts';
-import { findLocalStack, LocalStackNotRunningError } from '../../lambdas/local/stack-info.ts';
-import { DOCUMENT_CLIENT_OPTIONS } from '../../lambdas/runtime/aws-clients.ts';
-import { localDeps } from '../../lambdas/runtime/local.ts';
-import { CliError, EXIT, action } from './common.ts';
+import { CliError, EXIT } from './common.ts';
+import { progressBar } from './progress.ts';
+import { openTable, type TableOptions, type TableTarget } from './table.ts';
 
-interface TargetOptions {
-  aws?: boolean;
-  table?: string;
-}
-
-interface Target {
-  subscribers: SubscriberRepository;
-  campaigns: CampaignRepository;
-  close(): void;
-}
-
-/** Connect to the local stack or to AWS. Unreachable → exit 3 with how to start the stack. */
-export async function openTarget(opts: TargetOptions, env: Record<string, string | undefined> = process.env): Promise<Target> {
-  if (opts.aws) {
-    const table = opts.table ?? env.TABLE_NAME;
-    if (!table) throw new CliError('--aws needs the table name: pass --table NAME or set TABLE_NAME');
-    const dynamo = new DynamoDBClient({});
-    const doc = DynamoDBDocumentClient.from(dynamo, DOCUMENT_CLIENT_OPTIONS);
-    return {
-      subscribers: new DynamoDbSubscriberRepository(doc, table),
-      campaigns: new DynamoDbCampaignRepository(doc, table),
-      close: () => dynamo.destroy(),
-    };
-  }
-  let info;
-  try {
-    info = await findLocalStack(env);
-  } catch (err) {
-    if (err instanceof LocalStackNotRunningError) throw new CliError(err.message, EXIT.UNREACHABLE);
-    throw err;
-  }
-  const deps = localDeps({ ...info, tableName: opts.table ?? info.tableName });
-  return {
-    subscribers: deps.subscribers,
-    campaigns: new DynamoDbCampaignRepository(deps.doc, deps.tableName),
-    close: () => deps.destroy(),
-  };
-}
+export type TargetOptions = TableOptions;
+type Target = TableTarget;
 
 async function withTarget<T>(opts: TargetOptions, fn: (t: Target) => Promise<T>): Promise<T> {
-  const target = await openTarget(opts);
+  const target = await openTable(opts);
   try {
     return await fn(target);
   } catch (err) {
@@ -83,10 +41,15 @@ function emailArg(raw: string): string {
   return check.email;
 }
 
-function targetOptions(cmd: Command): Command {
-  return cmd
-    .option('--aws', 'work on AWS (default SDK credentials) instead of the local stack')
-    .option('--table <name>', 'DynamoDB table (default: TABLE_NAME, or the local stack\'s table)');
+// ---------- get ----------
+
+/** `subscribers get <email>`: one subscriber; exit 4 when unknown. */
+export async function getCommand(raw: string, opts: TargetOptions & { json?: boolean }): Promise<void> {
+  const email = emailArg(raw);
+  const s = await withTarget(opts, (t) => t.subscribers.get(email));
+  if (!s) throw new CliError(`no subscriber ${email}`, EXIT.NOT_FOUND);
+  if (opts.json) process.stdout.write(`${JSON.stringify(s)}\n`);
+  else process.stdout.write(`${s.email}\t${s.status}${s.name ? `\t${s.name}` : ''}\n`);
 }
 
 // ---------- import ----------
@@ -104,31 +67,42 @@ export interface ImportPlan {
   duplicates: Array<{ line: number; email: string; firstLine: number }>;
 }
 
+/** A cell that `export` protected against formula injection (see `guardFormula`) gets its value back. */
+function unguardFormula(cell: string): string {
+  return /^'[=+\-@\t\r]/.test(cell) ? cell.slice(1) : cell;
+}
+
 /**
  * Parse and validate a subscriber CSV (header row with `email`, optional `name`, any other columns become
- * attributes). Pure: nothing is written. A file that is not CSV at all throws a CliError.
+ * attributes). Pure: nothing is written. A file that is not CSV at all, is empty, has no `email` column or no
+ * rows throws a CliError; row-level problems (invalid address, wrong field count, duplicate) are collected with
+ * their line numbers.
  */
 export function planImport(text: string, file: string): ImportPlan {
   let records: Array<{ record: string[]; info: { lines: number } }>;
   try {
     records = parse(text, { bom: true, info: true, relax_column_count: true, skip_empty_lines: true, trim: true }) as never;
   } catch (err) {
-    throw new CliError(`${file} is not valid CSV: ${(err as Error).message}`);
+    throw new CliError(`${file} is not valid CSV, nothing imported: ${(err as Error).message.split('\n')[0]}`);
   }
   const [head, ...body] = records;
   if (!head) throw new CliError(`${file} is empty: expected a header row with an "email" column`);
   const columns = head.record.map((c) => c.toLowerCase());
   const emailCol = columns.indexOf('email');
-  if (emailCol < 0) throw new CliError(`${file}: the header row has no "email" column`);
+  if (emailCol < 0) throw new CliError(`${file}: the header row has no "email" column (found: ${head.record.join(', ').slice(0, 200)})`);
+  const repeated = columns.find((c, i) => c && columns.indexOf(c) !== i);
+  if (repeated) throw new CliError(`${file}: the header row names the column "${repeated}" twice`);
+  if (body.length === 0) throw new CliError(`${file} has a header row but no subscribers`);
   const nameCol = columns.indexOf('name');
   const plan: ImportPlan = { rows: [], invalid: [], duplicates: [] };
   const seen = new Map<string, number>();
-  for (const { record, info } of body) {
+  for (const { record: raw, info } of body) {
     const line = info.lines;
-    if (record.length !== columns.length) {
-      plan.invalid.push({ line, reason: `expected ${columns.length} fields, found ${record.length}` });
+    if (raw.length !== columns.length) {
+      plan.invalid.push({ line, reason: `expected ${columns.length} fields, found ${raw.length}` });
       continue;
     }
+    const record = raw.map(unguardFormula);
     const check = parseSubscribeForm({ email: record[emailCol], ...(nameCol >= 0 ? { name: record[nameCol] } : {}) });
     if (!check.ok) {
       plan.invalid.push({ line, reason: check.message });
@@ -150,7 +124,25 @@ export function planImport(text: string, file: string): ImportPlan {
   return plan;
 }
 
-async function importCommand(file: string, opts: TargetOptions & { confirmed?: boolean; consentSource?: string; json?: boolean }) {
+/** One line per skipped row, `file:line: skipped: why`, in file order. */
+export function skippedLines(plan: ImportPlan, file: string): string[] {
+  return [
+    ...plan.invalid.map(({ line, reason }) => ({ line, text: `${file}:${line}: skipped: ${reason}` })),
+    ...plan.duplicates.map((d) => ({ line: d.line, text: `${file}:${d.line}: skipped: duplicate of line ${d.firstLine} (${d.email})` })),
+  ]
+    .sort((a, b) => a.line - b.line)
+    .map((s) => s.text);
+}
+
+export interface ImportOptions extends TargetOptions {
+  confirmed?: boolean;
+  consentSource?: string;
+  strict?: boolean;
+  json?: boolean;
+}
+
+/** `subscribers import <file.csv>`: validate the whole file first, then write the valid rows (idempotent). */
+export async function importCommand(file: string, opts: ImportOptions): Promise<void> {
   if (opts.confirmed && !opts.consentSource?.trim()) {
     throw new CliError('--confirmed requires --consent-source TEXT (where these people agreed to receive the newsletter)');
   }
@@ -162,41 +154,48 @@ async function importCommand(file: string, opts: TargetOptions & { confirmed?: b
     throw new CliError(code ? `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code}` : `${file} is not valid UTF-8 text`);
   }
   const plan = planImport(text, file);
+  const skipped = skippedLines(plan, file);
+  if (opts.strict && skipped.length > 0) {
+    for (const line of skipped) process.stderr.write(`${line}\n`);
+    throw new CliError(`${file}: ${skipped.length} rows invalid or duplicated, nothing imported (--strict)`);
+  }
 
   const summary = await withTarget(opts, async ({ subscribers }) => {
     // Reported only once the target is reachable: an unreachable stack gives one line, nothing else.
-    for (const { line, reason } of plan.invalid) process.stderr.write(`${file}:${line}: skipped: ${reason}\n`);
-    for (const d of plan.duplicates) process.stderr.write(`${file}:${d.line}: skipped: duplicate of line ${d.firstLine} (${d.email})\n`);
+    for (const line of skipped) process.stderr.write(`${line}\n`);
     const now = new Date();
     const consent = {
       at: now.toISOString(),
       method: 'import' as const,
       source: opts.consentSource?.trim() || `import:${basename(file)}`,
     };
-    const bar = process.stderr.isTTY && !opts.json ? new SingleBar({ clearOnComplete: true }, Presets.shades_classic) : undefined;
+    const bar = progressBar(opts, ' {bar} {value}/{total} rows');
     bar?.start(plan.rows.length, 0);
     let created = 0;
     let existing = 0;
     const queue = [...plan.rows];
-    // A few writes in flight: fast on DynamoDB, gentle on the local emulator.
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        for (let row = queue.shift(); row; row = queue.shift()) {
-          const result = await subscribers.importSubscriber({
-            email: row.email,
-            ...(row.name ? { name: row.name } : {}),
-            attributes: row.attributes,
-            status: opts.confirmed ? 'confirmed' : 'pending',
-            consent,
-            now,
-          });
-          if (result === 'created') created += 1;
-          else existing += 1;
-          bar?.increment();
-        }
-      }),
-    );
-    bar?.stop();
+    try {
+      // A few writes in flight: fast on DynamoDB, gentle on the local emulator.
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let row = queue.shift(); row; row = queue.shift()) {
+            const result = await subscribers.importSubscriber({
+              email: row.email,
+              ...(row.name ? { name: row.name } : {}),
+              attributes: row.attributes,
+              status: opts.confirmed ? 'confirmed' : 'pending',
+              consent,
+              now,
+            });
+            if (result === 'created') created += 1;
+            else existing += 1;
+            bar?.increment();
+          }
+        }),
+      );
+    } finally {
+      bar?.stop();
+    }
     return {
       file,
       status: opts.confirmed ? 'confirmed' : 'pending',
@@ -224,8 +223,18 @@ export const EXPORT_COLUMNS = [
   'email', 'status', 'name', 'createdAt', 'updatedAt', 'confirmedAt', 'unsubscribedAt', 'consentAt', 'consentMethod', 'consentSource', 'attributes',
 ] as const;
 
-function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+/**
+ * CSV formula injection: a spreadsheet runs a cell starting with = + - @ (or a tab or CR before one) as a
+ * formula. Such cells get a leading single quote, which spreadsheets show as text; `import` removes it again.
+ */
+export function guardFormula(value: string): string {
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+}
+
+/** One CSV cell: formula-guarded, then quoted when it holds a quote, comma or line break. */
+export function csvField(value: string): string {
+  const safe = guardFormula(value);
+  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 function exportRow(s: Subscriber): string[] {
@@ -236,7 +245,8 @@ function exportRow(s: Subscriber): string[] {
   ];
 }
 
-async function exportCommand(opts: TargetOptions & { csv?: boolean; json?: boolean }) {
+/** `subscribers export`: every subscriber to stdout, CSV (default) or a JSON array. */
+export async function exportCommand(opts: TargetOptions & { csv?: boolean; json?: boolean }): Promise<void> {
   if (opts.csv && opts.json) throw new CliError('choose one format: --csv or --json');
   await withTarget(opts, async ({ subscribers }) => {
     const out = process.stdout;
@@ -255,47 +265,33 @@ async function exportCommand(opts: TargetOptions & { csv?: boolean; json?: boole
   });
 }
 
-// ---------- registration ----------
+// ---------- delete ----------
 
-export function registerSubscribers(program: Command): void {
-  const subscribers = program.command('subscribers').description('Look up, import, export and erase subscribers');
-
-  targetOptions(subscribers.command('get <email>').description('Show one subscriber (exit 4 if unknown)'))
-    .option('--json', 'print JSON: {"email","status",…}')
-    .action(
-      action(async (raw: string, opts: TargetOptions & { json?: boolean }) => {
-        const email = emailArg(raw);
-        const s = await withTarget(opts, (t) => t.subscribers.get(email));
-        if (!s) throw new CliError(`no subscriber ${email}`, EXIT.NOT_FOUND);
-        if (opts.json) process.stdout.write(`${JSON.stringify(s)}\n`);
-        else process.stdout.write(`${s.email}\t${s.status}${s.name ? `\t${s.name}` : ''}\n`);
-      }),
+/**
+ * `subscribers delete <email>`: the right to erasure. The subscriber record goes first (so no new email can be
+ * sent to them), then their delivery and event records in every campaign are replaced by anonymous ones: the
+ * campaign counts stay, the address goes. Exit 4 when there was nothing to erase.
+ */
+export async function deleteCommand(raw: string, opts: TargetOptions & { json?: boolean }): Promise<void> {
+  const email = emailArg(raw);
+  const result = await withTarget(opts, async (t) => {
+    const deleted = await t.subscribers.delete(email);
+    const deliveryRecords = await t.campaigns.deleteSubscriberRecords(email);
+    // A campaign still sending may have this address in a queued batch: the worker then finds no subscriber and
+    // records a SKIPPED pair under the address. Running delete again once it has finished erases that too.
+    const sending = (await t.campaigns.list()).filter((c) => c.status === 'SENDING').map((c) => c.campaignId);
+    return { email, deleted, deliveryRecords, sending };
+  });
+  if (!result.deleted && result.deliveryRecords === 0) throw new CliError(`no subscriber ${email}`, EXIT.NOT_FOUND);
+  if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else {
+    process.stdout.write(
+      `Deleted ${email}${result.deleted ? '' : ' (no subscriber record)'} and erased ${result.deliveryRecords} delivery records (campaign counts kept)\n`,
     );
-
-  targetOptions(subscribers.command('import <file.csv>').description('Import subscribers from CSV (idempotent)'))
-    .option('--confirmed', 'mark imported addresses as confirmed (requires --consent-source)')
-    .option('--consent-source <text>', 'where consent was given, recorded with each imported subscriber')
-    .option('--json', 'print a JSON summary, no progress bar')
-    .action(action(importCommand));
-
-  targetOptions(subscribers.command('export').description('Write every subscriber to stdout'))
-    .option('--csv', 'CSV with a header row (default)')
-    .option('--json', 'a JSON array of subscribers')
-    .action(action(exportCommand));
-
-  targetOptions(subscribers.command('delete <email>').description('Erase a subscriber and their delivery records (GDPR)'))
-    .option('--json', 'print JSON: {"email","deleted","deliveryRecords"}')
-    .action(
-      action(async (raw: string, opts: TargetOptions & { json?: boolean }) => {
-        const email = emailArg(raw);
-        const result = await withTarget(opts, async (t) => {
-          const deliveryRecords = await t.campaigns.deleteSubscriberRecords(email);
-          const deleted = await t.subscribers.delete(email);
-          return { email, deleted, deliveryRecords };
-        });
-        if (!result.deleted && result.deliveryRecords === 0) throw new CliError(`no subscriber ${email}`, EXIT.NOT_FOUND);
-        if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-        else process.stdout.write(`Deleted ${email}${result.deleted ? '' : ' (no subscriber record)'} and ${result.deliveryRecords} delivery records\n`);
-      }),
+  }
+  if (result.sending.length > 0) {
+    process.stderr.write(
+      `newsletter: campaign ${result.sending.join(', ')} is still sending: run \`newsletter subscribers delete ${email}\` again once it has finished\n`,
     );
+  }
 }

@@ -144,7 +144,11 @@ export interface CampaignRepository {
     eventId: string,
   ): Promise<boolean>;
   accounting(campaignId: string): Promise<CampaignAccounting | undefined>;
-  /** Right to erasure: delete this subscriber's delivery and event records in every campaign. */
+  /**
+   * Right to erasure: in every campaign, replace this address's delivery and event records with anonymous ones
+   * that count the same (pairs not yet final become SKIPPED / UNKNOWN, see `erasedStatus`), so the accounting
+   * still adds up and no record holds the address. Idempotent. Returns how many records were erased.
+   */
   deleteSubscriberRecords(email: string): Promise<number>;
 }
 

@@ -6,8 +6,6 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import dynalite from 'dynalite';
-import sesModule from 'aws-ses-v2-local';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { tableDefinition } from '../adapters/dynamodb/table.ts';
 
@@ -104,6 +102,9 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
   const host = opts.host ?? '127.0.0.1';
   const tableName = opts.tableName ?? 'newsletter';
   if (opts.dynamoPath) mkdirSync(opts.dynamoPath, { recursive: true });
+  // Loaded here, not at module scope: the CLI imports this module for its client settings only, and the two
+  // emulators cost about a second to load.
+  const [{ default: dynalite }, { default: sesModule }] = await Promise.all([import('dynalite'), import('aws-ses-v2-local')]);
   const dyn = dynalite({
     ...(opts.dynamoPath ? { path: opts.dynamoPath } : {}),
     createTableMs: 0,

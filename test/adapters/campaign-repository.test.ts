@@ -133,8 +133,18 @@ describe.each(implementations)('CampaignRepository contract (%s)', (_name, make)
       await repo.recordEvent(id, 'delivered', 'gone@x.com', `m-${id}`);
     }
     await repo.claim('new', 'stay@x.com', now);
+    await repo.park('old', [{ email: 'gone@x.com' }, { email: 'queued@x.com', name: 'Q' }]); // gone@ already has a pair: kept
+    const before = await repo.accounting('new');
     expect(await repo.deleteSubscriberRecords('gone@x.com')).toBe(4);
-    expect(await repo.accounting('new')).toMatchObject({ sent: 0, delivered: 0 });
+    // The counts stay (erasure anonymizes, it does not un-send); the address goes.
+    expect(await repo.accounting('new')).toEqual(before);
+    expect(await repo.accounting('new')).toMatchObject({ sent: 1, delivered: 1 });
+    expect(await repo.deleteSubscriberRecords('gone@x.com')).toBe(0);
     expect(await repo.claim('new', 'stay@x.com', now)).toEqual({ claimed: false, status: 'SENDING' });
+    // A parked (QUEUED) pair of an erased address becomes SKIPPED, so resume never picks up an anonymous one.
+    const parked = (await repo.accounting('old'))!;
+    expect(await repo.deleteSubscriberRecords('queued@x.com')).toBe(1);
+    expect((await repo.listPending('old', undefined, 10)).items).toEqual([]);
+    expect(await repo.accounting('old')).toMatchObject({ skipped: parked.skipped + 1, sent: 1 });
   });
 });

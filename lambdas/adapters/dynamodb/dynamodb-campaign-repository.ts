@@ -6,12 +6,17 @@
  *
  * Every state change is one conditional write. Per recipient the worker costs 1 strongly consistent GetItem
  * (subscriber status, in the subscriber repository) + 2 UpdateItem here (claim, SENT).
+ *
+ * Erasure (`deleteSubscriberRecords`) replaces each record keyed by the address with an anonymous one keyed by a
+ * random id (`D#~erased#<id>`, `E#<type>#~erased#<id>`) that counts the same, so the totals stay and the address
+ * goes. It finds the records without a Scan: one Query per campaign and event type on the address's key prefix.
  */
+import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CampaignAccounting, CampaignStatus, DeliveryStatus } from '../../core/model.ts';
 import type { CampaignRecord, CampaignRepository } from '../../core/ports.ts';
 import { computeAccounting, emptyEventCounts, emptyPairCounts, type EventCounts } from '../../core/sending/accounting.ts';
-import { allowedFrom } from '../../core/sending/delivery-rules.ts';
+import { allowedFrom, erasedStatus } from '../../core/sending/delivery-rules.ts';
 import { keys } from './table.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
@@ -19,6 +24,8 @@ const DELIVERY = 'D#';
 const EVENT = 'E#';
 const EVENT_TYPES = ['bounced', 'complained', 'delivered', 'softBounced'] as const;
 const DELIVERY_STATUSES = new Set<DeliveryStatus>(['QUEUED', 'SENDING', 'SENT', 'SKIPPED', 'FAILED', 'UNKNOWN']);
+/** Stands in for the address in the sort key of an erased subscriber's anonymous records. */
+const ERASED = '~erased#';
 
 function isConditionFailure(err: unknown): boolean {
   return (err as Error)?.name === 'ConditionalCheckFailedException';
@@ -290,6 +297,7 @@ export class DynamoDbCampaignRepository implements CampaignRepository {
     const pairs = emptyPairCounts();
     const events: EventCounts = emptyEventCounts();
     let meta: Record<string, unknown> | undefined;
+    const erased = new Set<string>();
     let start: Record<string, unknown> | undefined;
     do {
       // Eventually consistent is safe here: a stale page can only under-count final pairs (QUEUED looks larger).
@@ -297,12 +305,17 @@ export class DynamoDbCampaignRepository implements CampaignRepository {
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk',
         ExpressionAttributeValues: { ':pk': keys.campaign(campaignId).pk },
-        ProjectionExpression: 'sk, #s, campaignId, slug, subject, audience, enqueued, fanoutComplete, createdAt, updatedAt, #t',
+        ProjectionExpression: 'sk, #s, campaignId, slug, subject, audience, enqueued, fanoutComplete, createdAt, updatedAt, #t, erasedAs',
         ExpressionAttributeNames: { '#s': 'status', '#t': 'type' },
         ExclusiveStartKey: start,
       }));
       for (const item of page.Items ?? []) {
         const sk = String(item.sk);
+        // While an erasure runs, a record and its anonymous copy share `erasedAs`: count the pair once.
+        if (typeof item.erasedAs === 'string') {
+          if (erased.has(item.erasedAs)) continue;
+          erased.add(item.erasedAs);
+        }
         if (sk === 'META') meta = item;
         else if (sk.startsWith(DELIVERY)) {
           const s = item.status as DeliveryStatus;
@@ -319,28 +332,58 @@ export class DynamoDbCampaignRepository implements CampaignRepository {
   }
 
   async deleteSubscriberRecords(email: string): Promise<number> {
-    let deleted = 0;
+    let erased = 0;
     for (const c of await this.list()) {
-      const targets: Array<Record<string, unknown>> = [keys.delivery(c.campaignId, email)];
+      const pk = keys.campaign(c.campaignId).pk;
+      const targets: Array<{ pk: unknown; sk: unknown }> = [keys.delivery(c.campaignId, email)];
       for (const type of EVENT_TYPES) {
         let start: Record<string, unknown> | undefined;
         do {
           const page = await this.doc.send(new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-            ExpressionAttributeValues: { ':pk': keys.campaign(c.campaignId).pk, ':p': `${EVENT}${type}#${email}#` },
+            ExpressionAttributeValues: { ':pk': pk, ':p': `${EVENT}${type}#${email}#` },
             ProjectionExpression: 'pk, sk',
             ExclusiveStartKey: start,
           }));
-          targets.push(...(page.Items ?? []));
+          for (const item of page.Items ?? []) targets.push({ pk: item.pk, sk: item.sk });
           start = page.LastEvaluatedKey;
         } while (start);
       }
-      for (const key of targets) {
-        const out = await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: key.pk, sk: key.sk }, ReturnValues: 'ALL_OLD' }));
-        if (out.Attributes) deleted++;
-      }
+      for (const key of targets) if (await this.anonymize(key)) erased++;
     }
-    return deleted;
+    return erased;
+  }
+
+  /**
+   * Replace one delivery or event record with an anonymous copy that counts the same, then delete it. Crash-safe
+   * without transactions: the copy's id is first stored on the record (`erasedAs`), so a rerun writes the same copy
+   * again rather than a second one, and the accounting counts a record and its copy once. False when absent.
+   */
+  private async anonymize(key: { pk: unknown; sk: unknown }): Promise<boolean> {
+    let item: Record<string, unknown>;
+    try {
+      const out = await this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: 'SET erasedAs = if_not_exists(erasedAs, :id)',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':id': randomUUID() },
+        ReturnValues: 'ALL_NEW',
+      }));
+      item = out.Attributes ?? {};
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+    const id = String(item.erasedAs);
+    const erasedAt = new Date().toISOString();
+    // Only what the accounting reads survives: no address, name, message id or error text.
+    const copy = String(key.sk).startsWith(DELIVERY)
+      ? { pk: key.pk, sk: `${DELIVERY}${ERASED}${id}`, status: erasedStatus(item.status as DeliveryStatus), erasedAs: id, erasedAt }
+      : { pk: key.pk, sk: `${EVENT}${String(item.type)}#${ERASED}${id}`, type: item.type, erasedAs: id, erasedAt };
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: copy }));
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: key }));
+    return true;
   }
 }

@@ -2,10 +2,11 @@
  * In-memory CampaignRepository with the same conditional semantics as the DynamoDB one, for core tests and
  * benchmarks of the core alone. Not durable; single process.
  */
+import { randomUUID } from 'node:crypto';
 import type { CampaignAccounting, CampaignStatus, DeliveryStatus } from '../../core/model.ts';
 import type { CampaignRecord, CampaignRepository } from '../../core/ports.ts';
 import { computeAccounting, emptyEventCounts, emptyPairCounts } from '../../core/sending/accounting.ts';
-import { allowedFrom } from '../../core/sending/delivery-rules.ts';
+import { allowedFrom, erasedStatus } from '../../core/sending/delivery-rules.ts';
 
 interface Pair {
   status: DeliveryStatus;
@@ -128,13 +129,22 @@ export class MemoryCampaignRepository implements CampaignRepository {
     return computeAccounting(c, pairs, events);
   }
 
+  /** Same contract as the DynamoDB one: records keyed by the address become anonymous ones that count the same. */
   async deleteSubscriberRecords(email: string): Promise<number> {
     let n = 0;
-    for (const pairs of this.pairs.values()) if (pairs.delete(email)) n++;
+    for (const pairs of this.pairs.values()) {
+      const p = pairs.get(email);
+      if (!p) continue;
+      pairs.delete(email);
+      pairs.set(`~erased#${randomUUID()}`, { status: erasedStatus(p.status) });
+      n++;
+    }
     for (const set of this.events.values()) {
       for (const key of [...set]) {
-        if (key.split('#')[1] === email) {
+        const [type, address] = key.split('#');
+        if (address === email) {
           set.delete(key);
+          set.add(`${type}#~erased#${randomUUID()}`);
           n++;
         }
       }

@@ -24,3 +24,13 @@ export function allowedFrom(status: Exclude<DeliveryStatus, 'QUEUED'> | Delivery
       return ['ABSENT', 'QUEUED'];
   }
 }
+
+/**
+ * The state an erased subscriber's anonymous pair keeps (right to erasure). Not-yet-final pairs become final so
+ * `resume` never picks them up: a QUEUED one was never sent (SKIPPED); a SENDING one may have been (UNKNOWN).
+ */
+export function erasedStatus(status: DeliveryStatus): DeliveryStatus {
+  if (status === 'QUEUED') return 'SKIPPED';
+  if (status === 'SENDING') return 'UNKNOWN';
+  return status;
+}

@@ -1,0 +1,57 @@
+/**
+ * The table the CLI works on: the running local stack's (found through DATA_DIR/stack.json, exit 3 with how to
+ * start it otherwise) or, with --aws, the deployed one (default SDK credentials; --table or TABLE_NAME).
+ * Only the DynamoDB client is loaded: the CLI needs neither SES nor Secrets Manager for these commands.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbCampaignRepository } from '../../lambdas/adapters/dynamodb/dynamodb-campaign-repository.ts';
+import { DynamoDbSubscriberRepository } from '../../lambdas/adapters/dynamodb/dynamodb-subscriber-repository.ts';
+import { localDynamoClient } from '../../lambdas/local/emulators.ts';
+import type { StackInfo } from '../../lambdas/local/stack-info.ts';
+import { CliError, localStackOrExit } from './common.ts';
+
+/**
+ * DOCUMENT_CLIENT_OPTIONS of lambdas/runtime/aws-clients.ts (the repositories need undefined values dropped),
+ * repeated because that module also loads the SES and Secrets Manager clients.
+ */
+const DOCUMENT_OPTIONS = { marshallOptions: { removeUndefinedValues: true } } as const;
+
+export interface TableOptions {
+  aws?: boolean;
+  table?: string;
+}
+
+export interface TableTarget {
+  subscribers: DynamoDbSubscriberRepository;
+  campaigns: DynamoDbCampaignRepository;
+  tableName: string;
+  /** The local stack, when not --aws. */
+  local?: StackInfo;
+  close(): void;
+}
+
+/** Open the local stack's table or, with --aws, the deployed one. */
+export async function openTable(opts: TableOptions, env: Record<string, string | undefined> = process.env): Promise<TableTarget> {
+  let dynamo: DynamoDBClient;
+  let tableName: string;
+  let local: StackInfo | undefined;
+  if (opts.aws) {
+    const table = opts.table ?? env.TABLE_NAME;
+    if (!table) throw new CliError('--aws needs the table name: pass --table NAME or set TABLE_NAME');
+    dynamo = new DynamoDBClient({});
+    tableName = table;
+  } else {
+    local = await localStackOrExit(env);
+    dynamo = localDynamoClient(local.dynamoEndpoint);
+    tableName = opts.table ?? local.tableName;
+  }
+  const doc = DynamoDBDocumentClient.from(dynamo, DOCUMENT_OPTIONS);
+  return {
+    subscribers: new DynamoDbSubscriberRepository(doc, tableName),
+    campaigns: new DynamoDbCampaignRepository(doc, tableName),
+    tableName,
+    ...(local ? { local } : {}),
+    close: () => dynamo.destroy(),
+  };
+}
