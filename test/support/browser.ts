@@ -186,7 +186,10 @@ export interface AxeViolation {
   nodes: Array<{ target: unknown[]; failureSummary?: string }>;
 }
 
-/** Run axe-core in the page, limited to `rules`; returns the violations in a readable shape. */
+/**
+ * Run axe-core in the page, limited to `rules`; returns the violations in a readable shape. Pages with a strict
+ * Content-Security-Policy (ours) need a context created with `bypassCSP: true` for the injection.
+ */
 export async function axeViolations(page: Page, rules: string[]): Promise<AxeViolation[]> {
   if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE_PATH });
   const result = await page.evaluate(async (ids) => {
