@@ -15,7 +15,7 @@ import { DynamoDbSubscriberRepository } from '../adapters/dynamodb/dynamodb-subs
 import { FsIssueStore } from '../adapters/fs/fs-issue-store.ts';
 import { SesMailer } from '../adapters/ses/ses-mailer.ts';
 import { compilePersonalizer } from '../core/issue/personalize.ts';
-import type { Clock, Mailer, TokenKeys } from '../core/ports.ts';
+import type { Clock, Mailer, Queue, TokenKeys } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
 import { Pacer, type Sleeper } from '../core/sending/rate-limiter.ts';
 import { renderForSend } from '../core/sending/render-for-send.ts';
@@ -52,6 +52,11 @@ export interface SendingOptions {
   maxSendRate?: number;
   /** In-process queue settings (batch size, concurrency, visibility timeout, max receives). */
   queue?: LocalQueueOptions;
+  /**
+   * Where the send Lambda enqueues instead of the in-process queue (benchmarks: a counting sink, to measure the
+   * fan-out without workers). The worker then receives nothing.
+   */
+  sendQueue?: Queue;
   /** Recipients of one message sent in parallel (default 8). */
   workerConcurrency?: number;
   /** Replace the SES transport (fault-injection tests only). */
@@ -115,7 +120,7 @@ export function attachSending(stack: SendingStackLike, options: SendingOptions):
     issues,
     campaigns,
     subscribers,
-    queue,
+    queue: options.sendQueue ?? queue,
     mailer,
     compilePersonalizer,
     sendRate: async () => (await readMaxRate()) * fraction,

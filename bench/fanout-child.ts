@@ -1,0 +1,94 @@
+/**
+ * One send Lambda fan-out in a fresh process, for the fan-out memory benchmark: the send handler as the local
+ * stack wires it, against the parent's dynalite, enqueueing into a counting sink (no workers, nothing kept).
+ * Prints one JSON line: peak RSS (the whole invocation, as Lambda's "Max Memory Used"), RSS sampled during the
+ * fan-out, and timings.
+ *
+ * Usage: node --import tsx bench/fanout-child.ts '<json FanoutChildInput>'
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Queue, QueueMessage } from '../lambdas/core/ports.ts';
+import { renderForSend } from '../lambdas/core/sending/render-for-send.ts';
+import { attachSending } from '../lambdas/local/sending.ts';
+import { POSTAL_ADDRESS, seedIssueAs } from './send.bench.ts';
+
+export interface FanoutChildInput {
+  dynamoEndpoint: string;
+  sesEndpoint: string;
+  tableName: string;
+  slug: string;
+}
+
+export interface FanoutChildOutput {
+  enqueued: number;
+  messages: number;
+  sendBatchCalls: number;
+  /** process.resourceUsage().maxRSS at the end, MB. */
+  peakRssMb: number;
+  /** Highest RSS sampled at each SendMessageBatch, MB. */
+  fanoutSampledPeakRssMb: number;
+  /** RSS after loading and wiring, before the invocation, MB. */
+  baselineRssMb: number;
+  renderSeconds: number;
+  /** The invocation without the render: campaign creation, paging, enqueueing, cursor saves. */
+  fanoutSeconds: number;
+}
+
+const MB = 1024 * 1024;
+const input = JSON.parse(process.argv[2] ?? '{}') as FanoutChildInput;
+const dataDir = mkdtempSync(join(tmpdir(), 'bench-fanout-'));
+
+let messages = 0;
+let sendBatchCalls = 0;
+let sampledPeak = 0;
+const sink: Queue = {
+  async sendBatch(batch: QueueMessage[]) {
+    sendBatchCalls += 1;
+    messages += batch.length;
+    sampledPeak = Math.max(sampledPeak, process.memoryUsage.rss());
+    return { failedIds: [] };
+  },
+};
+
+let renderSeconds = 0;
+const render = renderForSend({ postalAddress: POSTAL_ADDRESS });
+const sending = attachSending(
+  { dynamoEndpoint: input.dynamoEndpoint, sesEndpoint: input.sesEndpoint, tableName: input.tableName, dataDir, publicBaseUrl: 'http://127.0.0.1:3000' },
+  {
+    sender: 'Bench <news@example.com>',
+    postalAddress: POSTAL_ADDRESS,
+    tokenKeys: { current: 'k1', keys: { k1: 'bench-fanout-secret-0123456789abcdef' } },
+    maxSendRate: 1_000_000,
+    sendQueue: sink,
+    render: async (markdown) => {
+      const t = performance.now();
+      try {
+        return await render(markdown);
+      } finally {
+        renderSeconds += (performance.now() - t) / 1000;
+      }
+    },
+  },
+);
+
+const markdown = seedIssueAs(input.slug);
+const baselineRssMb = process.memoryUsage.rss() / MB;
+const t0 = performance.now();
+const result = await sending.invokeSend({ issue: { markdown }, mode: 'send' });
+const seconds = (performance.now() - t0) / 1000;
+if (result.status !== 'complete') throw new Error(`fan-out ended ${result.status}`);
+const out: FanoutChildOutput = {
+  enqueued: result.campaign.enqueued,
+  messages,
+  sendBatchCalls,
+  peakRssMb: process.resourceUsage().maxRSS / 1024,
+  fanoutSampledPeakRssMb: sampledPeak / MB,
+  baselineRssMb,
+  renderSeconds,
+  fanoutSeconds: seconds - renderSeconds,
+};
+await sending.stop();
+rmSync(dataDir, { recursive: true, force: true });
+process.stdout.write(`${JSON.stringify(out)}\n`);

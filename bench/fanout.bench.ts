@@ -1,0 +1,82 @@
+/**
+ * Fan-out benchmark (issue 8, part 4): the send Lambda's peak RSS at 10,000 and at 100,000 confirmed subscribers,
+ * each in a fresh child process (bench/fanout-child.ts) so nothing carries over, with the queue a counting sink.
+ * The emulators stay in this process: dynalite's own memory for 100,000 items must not count as the fan-out's.
+ * dynalite runs in memory (LevelDB on disk seeds about 1.5x slower here, and nothing needs to survive the run).
+ */
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { localDynamoClient, startEmulators } from '../lambdas/local/emulators.ts';
+import type { FanoutChildInput, FanoutChildOutput } from './fanout-child.ts';
+import { seedConfirmed } from './seed.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface FanoutBenchResult {
+  peakRssMb10k: number;
+  peakRssMb100k: number;
+  /** Recipients enqueued per second during the large fan-out (render excluded). */
+  enqueueRecipientsPerSec: number;
+  /** peakRssMb100k / peakRssMb10k (target ≤ 1.2). */
+  growth: number;
+  runs: Array<{ subscribers: number } & FanoutChildOutput>;
+  seedSeconds: number;
+  /** The sizes measured (10,000 and 100,000 unless --quick). */
+  small: number;
+  large: number;
+}
+
+function runChild(input: FanoutChildInput): Promise<FanoutChildOutput> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/fanout-child.ts'), JSON.stringify(input)], {
+      cwd: ROOT,
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`fan-out child exited ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
+      resolve(JSON.parse(stdout.trim().split('\n').pop()!) as FanoutChildOutput);
+    });
+  });
+}
+
+const round = (n: number, digits = 1) => Number(n.toFixed(digits));
+
+export async function runFanoutBench({ small = 10_000, large = 100_000, log = (_: string) => undefined } = {}): Promise<FanoutBenchResult> {
+  const emulators = await startEmulators({ dynamoPort: 0, sesPort: 0 });
+  const client = localDynamoClient(emulators.dynamoEndpoint);
+  try {
+    const base = { dynamoEndpoint: emulators.dynamoEndpoint, sesEndpoint: emulators.sesEndpoint, tableName: emulators.tableName };
+    const stamp = Date.now().toString(36);
+    let seedSeconds = await seedConfirmed(client, emulators.tableName, 0, small);
+    const runs: FanoutBenchResult['runs'] = [];
+    runs.push({ subscribers: small, ...(await runChild({ ...base, slug: `fanout-${stamp}-small` })) });
+    log(`fan-out ${small}: peak RSS ${runs[0]!.peakRssMb.toFixed(0)} MB`);
+    const t = performance.now();
+    seedSeconds += await seedConfirmed(client, emulators.tableName, small, large);
+    log(`seeded up to ${large} subscribers in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    runs.push({ subscribers: large, ...(await runChild({ ...base, slug: `fanout-${stamp}-large` })) });
+    log(`fan-out ${large}: peak RSS ${runs[1]!.peakRssMb.toFixed(0)} MB`);
+    for (const r of runs) if (r.enqueued !== r.subscribers) throw new Error(`fan-out enqueued ${r.enqueued} of ${r.subscribers}`);
+    const [a, b] = runs as [FanoutBenchResult['runs'][0], FanoutBenchResult['runs'][0]];
+    return {
+      peakRssMb10k: round(a.peakRssMb),
+      peakRssMb100k: round(b.peakRssMb),
+      enqueueRecipientsPerSec: round(b.enqueued / b.fanoutSeconds, 0),
+      growth: round(b.peakRssMb / a.peakRssMb, 3),
+      runs: runs.map((r) => ({ ...r, peakRssMb: round(r.peakRssMb), fanoutSampledPeakRssMb: round(r.fanoutSampledPeakRssMb), baselineRssMb: round(r.baselineRssMb), renderSeconds: round(r.renderSeconds, 3), fanoutSeconds: round(r.fanoutSeconds, 3) })),
+      seedSeconds: round(seedSeconds),
+      small,
+      large,
+    };
+  } finally {
+    client.destroy();
+    await emulators.stop();
+  }
+}
