@@ -223,6 +223,19 @@ async function main(): Promise<number> {
     return EXIT.BAD_INPUT;
   }
 
+  // From here on Ctrl+C stops whatever has started (a second Ctrl+C exits at once). An interrupted seed send is
+  // resumed by the next run.
+  let cleanup: () => Promise<void> = async () => {};
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= cleanup());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(EXIT.FAILED);
+      process.stdout.write(`\nStopping (${signal})…\n`);
+      void stop().then(() => process.exit(EXIT.OK));
+    });
+  }
+
   // Loaded only now: the emulators, MJML and the SDK take seconds to import, and --help or a bad port need none.
   const [{ startLocalStack }, { attachSendingToStack }] = await Promise.all([import('./stack.ts'), import('./sending.ts')]);
   let stack: LocalStack;
@@ -235,16 +248,8 @@ async function main(): Promise<number> {
     return EXIT.FAILED;
   }
   const sending = attachSendingToStack(stack, process.env.POSTAL_ADDRESS ? { postalAddress: process.env.POSTAL_ADDRESS } : {});
-
-  let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= sending.stop().finally(() => stack.stop()));
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      if (stopping) process.exit(EXIT.FAILED);
-      process.stdout.write(`\nStopping (${signal})…\n`);
-      void stop().then(() => process.exit(EXIT.OK));
-    });
-  }
+  cleanup = () => sending.stop().finally(() => stack.stop());
+  if (stopping) return new Promise<number>(() => {}); // a signal came while starting: its handler exits
 
   let seed: SeedSend;
   try {
