@@ -24,6 +24,8 @@ export interface FanoutChildInput {
 export interface FanoutChildOutput {
   enqueued: number;
   messages: number;
+  /** Average body size of one queue message, bytes. */
+  messageBytes: number;
   sendBatchCalls: number;
   /** process.resourceUsage().maxRSS at the end, MB. */
   peakRssMb: number;
@@ -41,12 +43,14 @@ const input = JSON.parse(process.argv[2] ?? '{}') as FanoutChildInput;
 const dataDir = mkdtempSync(join(tmpdir(), 'bench-fanout-'));
 
 let messages = 0;
+let bytes = 0;
 let sendBatchCalls = 0;
 let sampledPeak = 0;
 const sink: Queue = {
   async sendBatch(batch: QueueMessage[]) {
     sendBatchCalls += 1;
     messages += batch.length;
+    for (const m of batch) bytes += Buffer.byteLength(m.body);
     sampledPeak = Math.max(sampledPeak, process.memoryUsage.rss());
     return { failedIds: [] };
   },
@@ -82,6 +86,7 @@ if (result.status !== 'complete') throw new Error(`fan-out ended ${result.status
 const out: FanoutChildOutput = {
   enqueued: result.campaign.enqueued,
   messages,
+  messageBytes: messages ? bytes / messages : 0,
   sendBatchCalls,
   peakRssMb: process.resourceUsage().maxRSS / 1024,
   fanoutSampledPeakRssMb: sampledPeak / MB,
