@@ -75,7 +75,7 @@ async function submit(page: Page, button: string | RegExp): Promise<number> {
   return res?.status() ?? 0;
 }
 
-describe('reader pages: labels, contrast, title and visible focus (axe-core in Chromium)', () => {
+describe('reader pages: labels, contrast, title and visible focus (axe-core in Chromium)', { timeout: 90_000 }, () => {
   it('subscribe form, its error state and "check your inbox"', async () => {
     const page = await context.newPage();
     expect((await page.goto(`${stack.urls.baseUrl}/subscribe`))?.status()).toBe(200);

@@ -113,7 +113,8 @@ function newsletterSend(file: string): Promise<{ code: number; stdout: string; s
   });
 }
 
-describe('a reader in Chromium, against the stack `npm start` runs', () => {
+// Each step waits on real emails and a real send on two shared cores: more room than the 30 s default.
+describe('a reader in Chromium, against the stack `npm start` runs', { timeout: 120_000 }, () => {
   it('subscribes with the form, sees "check your inbox", confirms from the email and is confirmed', async () => {
     await subscribeAndConfirm(withJs, READER_JS);
   });

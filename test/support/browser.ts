@@ -33,12 +33,12 @@ export const ARTIFACTS_DIR = join(REPO_ROOT, 'test-artifacts');
  * Launch headless Chromium from /usr/bin/chromium. Throws (the test fails) with the install command when it is
  * missing: a browser test that skips would pass without testing anything.
  */
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM_PATH)) {
-    throw new Error(`Chromium is missing at ${CHROMIUM_PATH}: install it with \`apt-get install -y chromium fonts-noto-cjk\` (as root), or run .ci/run`);
+export async function launchChromium(executablePath = CHROMIUM_PATH): Promise<Browser> {
+  if (!existsSync(executablePath)) {
+    throw new Error(`Chromium is missing at ${executablePath}: install it with \`apt-get install -y chromium fonts-noto-cjk\` (as root), or run .ci/run`);
   }
   // playwright-core creates (and removes) a fresh profile directory for each launch.
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS });
 }
 
 export interface NpmStack {
