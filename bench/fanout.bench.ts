@@ -48,7 +48,11 @@ function runChild(input: FanoutChildInput): Promise<FanoutChildOutput> {
 
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 
-export async function runFanoutBench({ small = 10_000, large = 100_000, log = (_: string) => undefined } = {}): Promise<FanoutBenchResult> {
+export async function runFanoutBench({
+  small = 10_000,
+  large = 100_000,
+  log = (_: string): void => undefined,
+}: { small?: number; large?: number; log?: (line: string) => void } = {}): Promise<FanoutBenchResult> {
   const emulators = await startEmulators({ dynamoPort: 0, sesPort: 0 });
   const client = localDynamoClient(emulators.dynamoEndpoint);
   try {

@@ -45,7 +45,7 @@ const SIZES = quick
   ? { send: 300, fanoutSmall: 500, fanoutLarge: 2000, events: 50, coldSpawns: 2 }
   : { send: 10_000, fanoutSmall: 10_000, fanoutLarge: 100_000, events: 500, coldSpawns: 7 };
 
-const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const log = (line: string): void => void process.stderr.write(`[bench] ${line}\n`);
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' / ');
 const machine = {
   cpu: cpus()[0]?.model.trim() ?? 'unknown',
