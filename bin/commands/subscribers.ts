@@ -8,10 +8,9 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Command } from 'commander';
-import { parse } from 'csv-parse/sync';
 import type { Subscriber } from '../../lambdas/core/model.ts';
 import { normalizeEmail } from '../../lambdas/core/subscribers/email.ts';
-import { parseSubscribeForm } from '../../lambdas/core/subscribers/subscribe-form.ts';
+import { planImport as planSubscriberImport, SubscriberCsvError, type ImportPlan } from '../../lambdas/core/subscribers/import-plan.ts';
 import { CliError, EXIT } from './common.ts';
 import { progressBar } from './progress.ts';
 import { openTable, type TableOptions, type TableTarget } from './table.ts';
@@ -54,74 +53,16 @@ export async function getCommand(raw: string, opts: TargetOptions & { json?: boo
 
 // ---------- import ----------
 
-export interface ImportRow {
-  line: number;
-  email: string;
-  name?: string;
-  attributes: Record<string, string>;
-}
+export type { ImportPlan, ImportRow } from '../../lambdas/core/subscribers/import-plan.ts';
 
-export interface ImportPlan {
-  rows: ImportRow[];
-  invalid: Array<{ line: number; reason: string }>;
-  duplicates: Array<{ line: number; email: string; firstLine: number }>;
-}
-
-/** A cell that `export` protected against formula injection (see `guardFormula`) gets its value back. */
-function unguardFormula(cell: string): string {
-  return /^'[=+\-@\t\r]/.test(cell) ? cell.slice(1) : cell;
-}
-
-/**
- * Parse and validate a subscriber CSV (header row with `email`, optional `name`, any other columns become
- * attributes). Pure: nothing is written. A file that is not CSV at all, is empty, has no `email` column or no
- * rows throws a CliError; row-level problems (invalid address, wrong field count, duplicate) are collected with
- * their line numbers.
- */
+/** The core's planImport (lambdas/core/subscribers/import-plan.ts) with the CLI's contract: an unusable file is a CliError (exit 2). */
 export function planImport(text: string, file: string): ImportPlan {
-  let records: Array<{ record: string[]; info: { lines: number } }>;
   try {
-    records = parse(text, { bom: true, info: true, relax_column_count: true, skip_empty_lines: true, trim: true }) as never;
+    return planSubscriberImport(text, file);
   } catch (err) {
-    throw new CliError(`${file} is not valid CSV, nothing imported: ${(err as Error).message.split('\n')[0]}`);
+    if (err instanceof SubscriberCsvError) throw new CliError(err.message);
+    throw err;
   }
-  const [head, ...body] = records;
-  if (!head) throw new CliError(`${file} is empty: expected a header row with an "email" column`);
-  const columns = head.record.map((c) => c.toLowerCase());
-  const emailCol = columns.indexOf('email');
-  if (emailCol < 0) throw new CliError(`${file}: the header row has no "email" column (found: ${head.record.join(', ').slice(0, 200)})`);
-  const repeated = columns.find((c, i) => c && columns.indexOf(c) !== i);
-  if (repeated) throw new CliError(`${file}: the header row names the column "${repeated}" twice`);
-  if (body.length === 0) throw new CliError(`${file} has a header row but no subscribers`);
-  const nameCol = columns.indexOf('name');
-  const plan: ImportPlan = { rows: [], invalid: [], duplicates: [] };
-  const seen = new Map<string, number>();
-  for (const { record: raw, info } of body) {
-    const line = info.lines;
-    if (raw.length !== columns.length) {
-      plan.invalid.push({ line, reason: `expected ${columns.length} fields, found ${raw.length}` });
-      continue;
-    }
-    const record = raw.map(unguardFormula);
-    const check = parseSubscribeForm({ email: record[emailCol], ...(nameCol >= 0 ? { name: record[nameCol] } : {}) });
-    if (!check.ok) {
-      plan.invalid.push({ line, reason: check.message });
-      continue;
-    }
-    const { email, name } = check.request;
-    const firstLine = seen.get(email);
-    if (firstLine !== undefined) {
-      plan.duplicates.push({ line, email, firstLine });
-      continue;
-    }
-    seen.set(email, line);
-    const attributes: Record<string, string> = {};
-    head.record.forEach((column, i) => {
-      if (i !== emailCol && i !== nameCol && record[i]) attributes[column] = record[i]!;
-    });
-    plan.rows.push({ line, email, ...(name ? { name } : {}), attributes });
-  }
-  return plan;
 }
 
 /** One line per skipped row, `file:line: skipped: why`, in file order. */
