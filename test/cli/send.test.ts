@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../bin/commands/common.ts';
-import { attachSendingToStack, type AttachedSending } from '../../lambdas/local/sending.ts';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { LOCAL_SEND_FUNCTION_NAME } from '../../bin/commands/send.ts';
+import { attachSendingToStack, SEND_FUNCTION_NAME, type AttachedSending } from '../../lambdas/local/sending.ts';
 import { startLocalStack, type LocalStack } from '../../lambdas/local/stack.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
@@ -75,22 +77,30 @@ describe('newsletter send / status / resume', () => {
   });
 
   it('status --json prints the same fields; an unknown campaign exits 4 with one line', async () => {
-    const ok = await newsletter(env(), 'status', 'cli-issue-1', '--json');
+    const [ok, missing, resume] = await Promise.all([
+      newsletter(env(), 'status', 'cli-issue-1', '--json'),
+      newsletter(env(), 'status', 'no-such-campaign', '--json'),
+      newsletter(env(), 'resume', 'no-such-campaign', '--json'),
+    ]);
     expect(ok.code).toBe(EXIT.OK);
     expect(JSON.parse(ok.stdout)).toMatchObject({ campaignId: 'cli-issue-1', sent: 3, audience: 3 });
-    const missing = await newsletter(env(), 'status', 'no-such-campaign', '--json');
-    expect(missing.code).toBe(EXIT.NOT_FOUND);
-    expect(missing.stdout).toBe('');
-    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
-    const resume = await newsletter(env(), 'resume', 'no-such-campaign');
-    expect(resume.code).toBe(EXIT.NOT_FOUND);
+    for (const r of [missing, resume]) {
+      expect(r.code).toBe(EXIT.NOT_FOUND);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toEqual(['newsletter: unknown campaign: no-such-campaign (list them with `newsletter status`)']);
+    }
   });
 
   it('bad input: a missing file and an invalid --test address exit 2 with one line and change nothing', async () => {
-    const missing = await newsletter(env(), 'send', 'nope.md');
+    const [missing, badTest, both] = await Promise.all([
+      newsletter(env(), 'send', 'nope.md'),
+      newsletter(env(), 'send', 'issue.md', '--test', 'not-an-address'),
+      newsletter(env(), 'send', 'issue.md', '--test', 'qa@example.org', '--dry-run'),
+    ]);
     expect(missing.code).toBe(EXIT.BAD_INPUT);
-    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
-    const badTest = await newsletter(env(), 'send', 'issue.md', '--test', 'not-an-address');
+    expect(missing.stderr.trim().split('\n')).toEqual(['newsletter: cannot read nope.md: no such file']);
+    expect(both.code).toBe(EXIT.BAD_INPUT);
+    expect(both.stderr).toMatch(/either --dry-run or --test/);
     expect(badTest.code).toBe(EXIT.BAD_INPUT);
     expect(badTest.stdout).toBe('');
   });
@@ -104,9 +114,56 @@ describe('newsletter send / status / resume', () => {
     expect(emails[0]!.subject).toMatch(/^\[TEST\] /);
   });
 
-  it('no local stack running: exit 3 with a message saying how to start it', async () => {
-    const r = await newsletter({ DATA_DIR: join(dir, 'empty'), PORT: '1', DYNAMODB_PORT: '1', SES_PORT: '1' }, 'status', 'cli-issue-1');
-    expect(r.code).toBe(EXIT.UNREACHABLE);
-    expect(r.stderr).toContain('npm start');
+  it('without --json: the accounting on stdout, no progress bar or control codes when not a terminal; status lists campaigns', async () => {
+    writeFileSync(join(dir, 'issue2.md'), '---\nslug: cli-issue-2\ntitle: CLI Issue 2\n---\n# CLI Issue 2\n\n## News\n\n* [Link](https://example.com) text.\n');
+    const r = await newsletter(env(), 'send', 'issue2.md');
+    expect(r.code).toBe(EXIT.OK);
+    expect(r.stdout).toMatch(/^Campaign cli-issue-2 \(SENT\)\n {2}audience {3}3\n {2}sent {7}3\n/);
+    expect(r.stdout).toMatch(/= 3 of 3/);
+    expect(`${r.stdout}${r.stderr}`).not.toMatch(/\x1b|\r/);
+    const [list, listJson] = await Promise.all([newsletter(env(), 'status'), newsletter(env(), 'status', '--json')]);
+    expect(list.code).toBe(EXIT.OK);
+    expect(list.stdout).toMatch(/^cli-issue-2\tSENT\t3\t/m);
+    expect(list.stdout).toMatch(/^cli-issue-1\tSENT\t3\t/m);
+    expect((JSON.parse(listJson.stdout) as Array<{ campaignId: string }>).map((c) => c.campaignId).sort()).toEqual(['cli-issue-1', 'cli-issue-2']);
+  });
+
+  it('subscribers delete erases the subscriber and every delivery record; the campaign counts stay', async () => {
+    await sending.campaigns.recordEvent('cli-issue-1', 'delivered', 'a@example.com', 'ses-message-a');
+    const tableText = async () => {
+      const items: unknown[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await stack.deps.dynamo.send(new ScanCommand({ TableName: stack.info.tableName, ExclusiveStartKey: start as never }));
+        items.push(...(page.Items ?? []));
+        start = page.LastEvaluatedKey;
+      } while (start);
+      return JSON.stringify(items);
+    };
+    const before = await tableText();
+    expect(before).toContain('a@example.com');
+    const statusBefore = JSON.parse((await newsletter(env(), 'status', 'cli-issue-1', '--json')).stdout);
+
+    const r = await newsletter(env(), 'subscribers', 'delete', 'a@Example.COM', '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(EXIT.OK);
+    // Two campaigns sent to a@ (one pair each) and one delivery event.
+    expect(JSON.parse(r.stdout)).toEqual({ email: 'a@example.com', deleted: true, deliveryRecords: 3, sending: [] });
+
+    const after = await tableText();
+    expect(after).not.toContain('a@example.com');
+    expect(after).toContain('b@example.com');
+    const status = await newsletter(env(), 'status', 'cli-issue-1', '--json');
+    expect(status.code).toBe(EXIT.OK);
+    expect(JSON.parse(status.stdout)).toEqual(statusBefore);
+    expect(await sending.campaigns.accounting('cli-issue-1')).toMatchObject({ sent: 3, delivered: 1 });
+
+    const again = await newsletter(env(), 'subscribers', 'delete', 'a@example.com');
+    expect(again.code).toBe(EXIT.NOT_FOUND);
+    expect(again.stderr.trim().split('\n')).toEqual(['newsletter: no subscriber a@example.com']);
+  });
+
+  it("the CLI's local send function name is the local stack's", () => {
+    expect(LOCAL_SEND_FUNCTION_NAME).toBe(SEND_FUNCTION_NAME);
   });
 });
