@@ -44,8 +44,10 @@ function compileTemplates(templatesDir: string): Record<ArchiveTemplate, Handleb
 /** Issue pages embed remote images (the email's own); everything else stays as locked down as the other pages. */
 const ISSUE_PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-/** Public, identical for everyone: short caching is safe and spares DynamoDB and S3. */
+/** An issue page is public and the same for everyone: short caching is safe and spares DynamoDB and S3. */
 const CACHEABLE = { 'cache-control': 'public, max-age=300' };
+/** The list and the feed change with every send: caches must ask again. */
+const REVALIDATE = { 'cache-control': 'no-cache' };
 
 export function createArchiveHandler(options: ArchiveHandlerOptions): HttpHandler {
   const base = options.publicBaseUrl.replace(/\/+$/, '');
@@ -61,7 +63,7 @@ export function createArchiveHandler(options: ArchiveHandlerOptions): HttpHandle
 
   const index = async (): Promise<HttpResult> => {
     const entries = (await listArchive(options)).map((e) => ({ ...e, day: (e.date ?? e.sentAt).slice(0, 10) }));
-    return html(200, t.index({ ...common, entries }), CACHEABLE);
+    return html(200, t.index({ ...common, entries }), REVALIDATE);
   };
 
   const feed = async (): Promise<HttpResult> => {
@@ -74,7 +76,7 @@ export function createArchiveHandler(options: ArchiveHandlerOptions): HttpHandle
     });
     return {
       statusCode: 200,
-      headers: { ...CACHEABLE, 'content-type': 'application/atom+xml; charset=utf-8', 'x-content-type-options': 'nosniff' },
+      headers: { ...REVALIDATE, 'content-type': 'application/atom+xml; charset=utf-8', 'x-content-type-options': 'nosniff' },
       body,
     };
   };

@@ -7,11 +7,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbCampaignRepository } from '../../lambdas/adapters/dynamodb/dynamodb-campaign-repository.ts';
+import { FsIssueStore } from '../../lambdas/adapters/fs/fs-issue-store.ts';
 import type { StoredIssue } from '../../lambdas/core/ports.ts';
+import { createArchiveHandler } from '../../lambdas/handlers/archive.ts';
+import { localDynamoClient } from '../../lambdas/local/emulators.ts';
 import { readAccounting } from '../../lambdas/core/sending/status.ts';
 import { attachSendingToStack, type AttachedSending } from '../../lambdas/local/sending.ts';
 import { startLocalStack, type LocalStack } from '../../lambdas/local/stack.ts';
-import { tokenFromEmail, type StoredEmail } from '../support/emulators.ts';
+import { httpEvent, tokenFromEmail, type StoredEmail } from '../support/emulators.ts';
 import { child, children, parseXml } from './xml.ts';
 
 const PEOPLE = [
@@ -79,6 +84,7 @@ describe('GET /archive', () => {
     // Assess
     expect(res.status).toBe(200);
     expect(res.type).toMatch(/^text\/html/);
+    expect(res.headers.get('cache-control')).toBe('no-cache');
     const links = [...res.body.matchAll(/href="\/archive\/([^"]+)"/g)].map((m) => m[1]).filter((s) => s !== 'feed.xml');
     expect(links).toEqual(['weekly-8', 'tips-and-tricks-7']);
     const title = stored.get('tips-and-tricks-7')!.title;
@@ -168,5 +174,34 @@ describe('GET /archive/feed.xml', () => {
       expect((await fetch(child(e, 'link').attributes.href!)).status).toBe(200);
     }
     expectNoPersonalData(res.body);
+  });
+});
+
+describe('archive handler faults', () => {
+  it('answers 502 with a plain page and no stack trace when DynamoDB cannot be reached, and logs the fault', async () => {
+    // Prepare: the real SDK client, pointed at a port nothing listens on (the stopped-emulator case).
+    const dynamo = localDynamoClient('http://127.0.0.1:9');
+    const logged: unknown[] = [];
+    const handler = createArchiveHandler({
+      campaigns: new DynamoDbCampaignRepository(DynamoDBDocumentClient.from(dynamo), 'newsletter'),
+      issues: new FsIssueStore(dataDir),
+      publicBaseUrl: 'https://news.example.com',
+      logError: (_message, err) => void logged.push(err),
+    });
+    try {
+      for (const path of ['/archive', '/archive/feed.xml', '/archive/weekly-8']) {
+        // Act
+        const res = await handler(httpEvent('GET', path));
+        // Assess
+        expect(res.statusCode, path).toBe(502);
+        expect(res.body).toContain('temporarily unavailable');
+        expect(res.body).not.toMatch(/ECONNREFUSED|at .*\.ts:\d+/);
+      }
+      expect(logged).toHaveLength(3);
+      // Bad input never reaches DynamoDB: still a 400, not a 502.
+      expect((await handler(httpEvent('GET', '/archive/..%2Fx'))).statusCode).toBe(400);
+    } finally {
+      dynamo.destroy();
+    }
   });
 });
