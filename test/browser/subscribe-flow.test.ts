@@ -7,7 +7,7 @@
  * sends at start (demo subscribers, a seed issue) does not matter.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { EXIT } from '../../bin/commands/common.ts';
@@ -185,4 +185,11 @@ describe('a reader in Chromium, against the stack `npm start` runs', { timeout: 
       await again.page.close();
     });
   }
+
+  it('stopping the stack leaves no process and no data directory behind', async () => {
+    const { pid } = stack.info;
+    await stack.stop();
+    expect(() => process.kill(-pid, 0)).toThrow(expect.objectContaining({ code: 'ESRCH' }));
+    expect(existsSync(stack.dataDir)).toBe(false);
+  });
 });

@@ -169,8 +169,6 @@ async function killGroup(child: ChildProcess, exited: Promise<void>): Promise<vo
       await exited;
     }
   }
-  // Anything the child left in its group (none expected) goes too.
-  signal('SIGKILL');
 }
 
 export function sleep(ms: number): Promise<void> {
