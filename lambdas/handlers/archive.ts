@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import Handlebars from 'handlebars';
 import { atomFeed } from '../core/archive/atom.ts';
@@ -16,7 +17,12 @@ import { systemClock, type Clock } from '../core/ports.ts';
 import { archiveUrl } from '../core/sending/compose.ts';
 import { html, type HttpResult } from './http/responses.ts';
 import { requestPath } from './http/router.ts';
-import { DEFAULT_TEMPLATES_DIR } from './http/templates.ts';
+
+/**
+ * The repository's templates/ (a Lambda bundle passes TEMPLATES_DIR instead). Not imported from http/templates.ts:
+ * that module loads MJML for the confirmation email, which would put megabytes into this function's bundle.
+ */
+const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
 
 export type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<HttpResult>;
 
