@@ -94,6 +94,17 @@ export interface CampaignRecord {
   enqueued?: number;
   fanoutComplete?: boolean;
   pausedReason?: string;
+  /**
+   * Final outcomes the workers have recorded so far (a hint, added once per queue message): when it reaches N the
+   * worker runs the real completion check. It may over-count (redeliveries) or under-count (a crash between a
+   * final write and the add); the check itself reads the pairs, so neither makes a campaign SENT early.
+   */
+  handled?: number;
+  /**
+   * Set by the first `resume` that re-walked the confirmed index after the fan-out (the repair). From then on every
+   * audience member has a delivery pair, and N is the number of pairs (see `computeAccounting`).
+   */
+  repairedAt?: string;
 }
 
 export interface CampaignRepository {
@@ -110,6 +121,10 @@ export interface CampaignRepository {
    */
   saveCursor(campaignId: string, cursor: string | undefined, fanoutComplete: boolean, enqueued?: number): Promise<void>;
   setStatus(campaignId: string, from: CampaignStatus[], to: CampaignStatus, reason?: string): Promise<boolean>;
+  /** Atomically add `n` to the campaign's `handled` count; returns the campaign after the add (undefined if absent). */
+  addHandled(campaignId: string, n: number): Promise<CampaignRecord | undefined>;
+  /** Mark the campaign repaired (sets `repairedAt` once; later calls keep the first time). */
+  markRepaired(campaignId: string, now: Date): Promise<void>;
   list(): Promise<CampaignRecord[]>;
   /** Claim the pair: absent|QUEUED → SENDING. Returns the status found when the claim fails. */
   claim(campaignId: string, email: string, now: Date): Promise<{ claimed: true } | { claimed: false; status: DeliveryStatus }>;
@@ -126,13 +141,16 @@ export interface CampaignRepository {
     cursor: string | undefined,
     limit: number,
   ): Promise<{ items: Array<{ email: string; name?: string }>; cursor?: string }>;
-  /** Record a final state for the pair (SENT / SKIPPED / FAILED / UNKNOWN); unconditional. */
+  /**
+   * Record a final state for the pair (SENT / SKIPPED / FAILED / UNKNOWN), guarded by `allowedFrom`: a write whose
+   * guard fails is a no-op. Returns whether the write applied.
+   */
   recordDelivery(
     campaignId: string,
     email: string,
     status: DeliveryStatus,
     detail?: { messageId?: string; error?: string },
-  ): Promise<void>;
+  ): Promise<boolean>;
   /**
    * Idempotent event counter (bounce / transient bounce / complaint / delivery): counted once per
    * (campaign, type, email, eventId). Returns false for a duplicate.
@@ -143,7 +161,8 @@ export interface CampaignRepository {
     email: string,
     eventId: string,
   ): Promise<boolean>;
-  accounting(campaignId: string): Promise<CampaignAccounting | undefined>;
+  /** `consistent`: read with strong consistency (the completion check, right after the caller's own writes). */
+  accounting(campaignId: string, options?: { consistent?: boolean }): Promise<CampaignAccounting | undefined>;
   /**
    * Right to erasure: in every campaign, replace this address's delivery and event records with anonymous ones
    * that count the same (pairs not yet final become SKIPPED / UNKNOWN, see `erasedStatus`), so the accounting

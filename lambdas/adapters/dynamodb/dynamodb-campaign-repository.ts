@@ -46,6 +46,8 @@ function toRecord(item: Record<string, unknown>): CampaignRecord {
   if (typeof item.sentAt === 'string') r.sentAt = item.sentAt;
   if (typeof item.cursor === 'string') r.cursor = item.cursor;
   if (typeof item.pausedReason === 'string') r.pausedReason = item.pausedReason;
+  if (typeof item.handled === 'number') r.handled = item.handled;
+  if (typeof item.repairedAt === 'string') r.repairedAt = item.repairedAt;
   return r;
 }
 
@@ -130,6 +132,33 @@ export class DynamoDbCampaignRepository implements CampaignRepository {
       if (isConditionFailure(err)) return false;
       throw err;
     }
+  }
+
+  async addHandled(campaignId: string, n: number): Promise<CampaignRecord | undefined> {
+    try {
+      const out = await this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.campaign(campaignId),
+        UpdateExpression: 'ADD handled :n',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':n': n },
+        ReturnValues: 'ALL_NEW',
+      }));
+      return out.Attributes ? toRecord(out.Attributes) : undefined;
+    } catch (err) {
+      if (isConditionFailure(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async markRepaired(campaignId: string, now: Date): Promise<void> {
+    await this.doc.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: keys.campaign(campaignId),
+      UpdateExpression: 'SET repairedAt = if_not_exists(repairedAt, :now)',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':now': now.toISOString() },
+    }));
   }
 
   async list(): Promise<CampaignRecord[]> {
@@ -235,19 +264,22 @@ export class DynamoDbCampaignRepository implements CampaignRepository {
     email: string,
     status: DeliveryStatus,
     detail: { messageId?: string; error?: string } = {},
-  ): Promise<void> {
-    if (status === 'QUEUED') return this.park(campaignId, [{ email }]);
-    await this.conditionalUpdate(campaignId, email, status, allowedFrom(status), detail);
+  ): Promise<boolean> {
+    if (status === 'QUEUED') {
+      await this.park(campaignId, [{ email }]);
+      return true;
+    }
+    return this.conditionalUpdate(campaignId, email, status, allowedFrom(status), detail);
   }
 
-  /** One UpdateItem guarded by the allowed previous states; a failed guard is a no-op, not an error. */
+  /** One UpdateItem guarded by the allowed previous states; a failed guard is a no-op (false), not an error. */
   private async conditionalUpdate(
     campaignId: string,
     email: string,
     status: DeliveryStatus,
     from: Array<DeliveryStatus | 'ABSENT'>,
     detail: { messageId?: string; error?: string },
-  ): Promise<void> {
+  ): Promise<boolean> {
     const values: Record<string, unknown> = { ':st': status, ':e': email, ':now': new Date().toISOString() };
     const conditions: string[] = [];
     if (from.includes('ABSENT')) conditions.push('attribute_not_exists(pk)');
@@ -274,8 +306,10 @@ export class DynamoDbCampaignRepository implements CampaignRepository {
         ExpressionAttributeNames: { '#s': 'status', '#at': 'at', ...(detail.error ? { '#err': 'error' } : {}) },
         ExpressionAttributeValues: values,
       }));
+      return true;
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
+      return false;
     }
   }
 
@@ -293,21 +327,23 @@ export class DynamoDbCampaignRepository implements CampaignRepository {
     }
   }
 
-  async accounting(campaignId: string): Promise<CampaignAccounting | undefined> {
+  async accounting(campaignId: string, options: { consistent?: boolean } = {}): Promise<CampaignAccounting | undefined> {
     const pairs = emptyPairCounts();
     const events: EventCounts = emptyEventCounts();
     let meta: Record<string, unknown> | undefined;
     const erased = new Set<string>();
     let start: Record<string, unknown> | undefined;
     do {
-      // Eventually consistent is safe here: a stale page can only under-count final pairs (QUEUED looks larger).
+      // Eventually consistent is fine for display: a stale page can only under-count pairs. Closing a campaign
+      // (readAccounting) always decides on a consistent read, which also sees the writer's own latest outcomes.
       const page = await this.doc.send(new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: 'pk = :pk',
         ExpressionAttributeValues: { ':pk': keys.campaign(campaignId).pk },
-        ProjectionExpression: 'sk, #s, campaignId, slug, subject, audience, enqueued, fanoutComplete, createdAt, updatedAt, #t, erasedAs',
+        ProjectionExpression: 'sk, #s, campaignId, slug, subject, audience, enqueued, fanoutComplete, repairedAt, createdAt, updatedAt, #t, erasedAs',
         ExpressionAttributeNames: { '#s': 'status', '#t': 'type' },
         ExclusiveStartKey: start,
+        ...(options.consistent ? { ConsistentRead: true } : {}),
       }));
       for (const item of page.Items ?? []) {
         const sk = String(item.sk);

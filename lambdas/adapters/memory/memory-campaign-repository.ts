@@ -63,6 +63,18 @@ export class MemoryCampaignRepository implements CampaignRepository {
     return true;
   }
 
+  async addHandled(campaignId: string, n: number): Promise<CampaignRecord | undefined> {
+    const c = this.campaigns.get(campaignId);
+    if (!c) return undefined;
+    c.handled = (c.handled ?? 0) + n;
+    return { ...c };
+  }
+
+  async markRepaired(campaignId: string, now: Date): Promise<void> {
+    const c = this.campaigns.get(campaignId);
+    if (c && !c.repairedAt) c.repairedAt = now.toISOString();
+  }
+
   async list(): Promise<CampaignRecord[]> {
     return [...this.campaigns.values()].map((c) => ({ ...c })).sort((a, b) => b.createdAt.localeCompare(a.createdAt));
   }
@@ -102,12 +114,13 @@ export class MemoryCampaignRepository implements CampaignRepository {
     email: string,
     status: DeliveryStatus,
     detail: { messageId?: string; error?: string } = {},
-  ): Promise<void> {
-    if (status === 'QUEUED') return this.park(campaignId, [{ email }]);
+  ): Promise<boolean> {
     const pairs = this.pairsOf(campaignId);
     const p = pairs.get(email);
-    if (!allowedFrom(status).includes(p?.status ?? 'ABSENT')) return;
-    pairs.set(email, { ...p, status, ...detail });
+    if (!allowedFrom(status).includes(p?.status ?? 'ABSENT')) return false;
+    if (status === 'QUEUED') await this.park(campaignId, [{ email }]);
+    else pairs.set(email, { ...p, status, ...detail });
+    return true;
   }
 
   async recordEvent(campaignId: string, type: 'bounced' | 'complained' | 'delivered' | 'softBounced', email: string, eventId: string): Promise<boolean> {
@@ -119,7 +132,7 @@ export class MemoryCampaignRepository implements CampaignRepository {
     return true;
   }
 
-  async accounting(campaignId: string): Promise<CampaignAccounting | undefined> {
+  async accounting(campaignId: string, _options?: { consistent?: boolean }): Promise<CampaignAccounting | undefined> {
     const c = this.campaigns.get(campaignId);
     if (!c) return undefined;
     const pairs = emptyPairCounts();

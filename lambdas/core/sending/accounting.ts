@@ -22,19 +22,29 @@ export function emptyPairCounts(): PairCounts {
  * The audience N. While the fan-out runs it is the snapshot taken at start (or the enqueued count, if more were
  * enqueued); once the fan-out is complete it is exactly the number of recipients enqueued, which differs from the
  * snapshot only when subscribers confirmed or left during the fan-out.
+ *
+ * After a repair (`repairedAt`: a `resume` re-walked the confirmed index and gave every confirmed subscriber
+ * without a final pair a QUEUED pair), every audience member has a pair, so N is the number of pairs (`pairs`,
+ * when given). That count includes subscribers who confirmed after the snapshot and were reached by the repair
+ * (counted, never uncounted extras), and no longer includes recipients whose queue message was lost and who left
+ * the list before the repair (they received nothing and are no longer subscribed; nobody can name them).
  */
-export function audienceOf(campaign: Pick<CampaignRecord, 'audience' | 'enqueued' | 'fanoutComplete'>): number {
+export function audienceOf(
+  campaign: Pick<CampaignRecord, 'audience' | 'enqueued' | 'fanoutComplete'> & { repairedAt?: string },
+  pairs?: number,
+): number {
+  if (campaign.repairedAt && pairs !== undefined) return pairs;
   const enqueued = campaign.enqueued ?? 0;
   return campaign.fanoutComplete ? enqueued : Math.max(campaign.audience, enqueued);
 }
 
 export function computeAccounting(
-  campaign: Pick<CampaignRecord, 'campaignId' | 'audience' | 'enqueued' | 'fanoutComplete' | 'status'>,
+  campaign: Pick<CampaignRecord, 'campaignId' | 'audience' | 'enqueued' | 'fanoutComplete' | 'status' | 'repairedAt'>,
   pairs: PairCounts,
   events: EventCounts,
 ): CampaignAccounting {
   const finals = pairs.SENT + pairs.SKIPPED + pairs.FAILED + pairs.UNKNOWN;
-  const audience = audienceOf(campaign);
+  const audience = audienceOf(campaign, finals + pairs.QUEUED + pairs.SENDING);
   return {
     campaignId: campaign.campaignId,
     audience,

@@ -13,10 +13,13 @@ export function allowedFrom(status: Exclude<DeliveryStatus, 'QUEUED'> | Delivery
       // Never from SENDING: a SKIPPED there could hide an email that an in-flight claim is sending right now.
       return ['ABSENT', 'QUEUED'];
     case 'SENT':
-      // UNKNOWN too: a slow first attempt that finally gets SES's answer knows better than a retry that gave up.
-      return ['SENDING', 'UNKNOWN'];
     case 'FAILED':
+      // UNKNOWN too: a definite answer (SES's reply to a slow first attempt, a Send or Reject event) knows better
+      // than a retry that gave up. Never over another final state: SENT and FAILED do not replace each other.
+      return ['SENDING', 'UNKNOWN'];
     case 'UNKNOWN':
+      // Only over a claim: the pair was claimed and its SES outcome is in doubt (a retry found it SENDING, or the
+      // subscriber left before the retry, see worker.ts).
       return ['SENDING'];
     case 'QUEUED':
       return ['ABSENT'];

@@ -3,6 +3,8 @@
  *
  * - Permanent bounce → subscriber `bounced`; complaint → `complained`: both suppressions exclude every later send.
  * - Transient bounce → only counted. Delivery → counted. Send → reconciles an UNKNOWN pair to SENT.
+ * - Reject (SES accepted the call, then refused the message, e.g. a virus) → the pair becomes FAILED
+ *   (message-fatal) unless it is already final as SENT/SKIPPED/FAILED; an in-doubt UNKNOWN one becomes FAILED.
  * - Idempotent: each (campaign, type, recipient, feedback/message id) is counted once, and suppression is idempotent.
  * - Bad input never throws: malformed or unknown events are counted and ignored. Only storage faults throw
  *   (so the platform retries them).
@@ -23,6 +25,8 @@ export interface SesEventSummary {
   complained: number;
   delivered: number;
   reconciled: number;
+  /** Pairs a Reject event settled as FAILED (those not final yet). */
+  rejected: number;
   duplicates: number;
   ignored: number;
   malformed: number;
@@ -101,7 +105,8 @@ function addresses(list: unknown): string[] {
 /** Handle one delivery of events (any wrapping). Returns what was done; never throws on bad input. */
 export async function handleSesEvents(deps: SesEventDeps, input: unknown): Promise<SesEventSummary> {
   const summary: SesEventSummary = {
-    events: 0, bounced: 0, softBounced: 0, complained: 0, delivered: 0, reconciled: 0, duplicates: 0, ignored: 0, malformed: 0,
+    events: 0, bounced: 0, softBounced: 0, complained: 0, delivered: 0, reconciled: 0, rejected: 0, duplicates: 0, ignored: 0,
+    malformed: 0,
   };
   for (const raw of unwrapSesEvents(input)) {
     const event = toSesEvent(raw);
@@ -162,6 +167,20 @@ export async function handleSesEvents(deps: SesEventDeps, input: unknown): Promi
         for (const email of addresses(mail?.destination)) {
           await deps.campaigns.recordDelivery(event.campaignId, email, 'SENT', { messageId: event.messageId });
           summary.reconciled++;
+        }
+        break;
+      }
+      case 'Reject': {
+        // SES accepted SendEmail (so the worker may have recorded SENT, which stays) but never delivered it. The
+        // guard (delivery-rules.ts) applies FAILED only over SENDING or UNKNOWN: a crash left the pair claimed, or
+        // the retry recorded it in doubt; either way nobody was emailed, and FAILED is never retried.
+        if (!event.campaignId) break;
+        const reason = asObject(event.raw.reject)?.reason;
+        const error = `SES rejected the message${typeof reason === 'string' ? `: ${reason.slice(0, 200)}` : ''}`;
+        for (const email of addresses(asObject(event.raw.mail)?.destination)) {
+          if (await deps.campaigns.recordDelivery(event.campaignId, email, 'FAILED', { messageId: event.messageId, error })) {
+            summary.rejected++;
+          }
         }
         break;
       }

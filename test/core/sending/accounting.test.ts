@@ -41,3 +41,19 @@ describe('accounting', () => {
     expect(isSettled(computeAccounting({ ...campaign, audience: 5, status: 'PAUSED' }, pairs, emptyEventCounts()))).toBe(true);
   });
 });
+
+describe('accounting after a repair', () => {
+  it('N is the number of pairs once the campaign is repaired, so the invariant holds with late confirmers (property)', () => {
+    fc.assert(
+      fc.property(fc.nat(1000), fc.array(fc.constantFrom('SENT', 'SKIPPED', 'FAILED', 'UNKNOWN', 'SENDING', 'QUEUED'), { maxLength: 200 }), (enqueued, statuses) => {
+        const pairs = emptyPairCounts();
+        for (const s of statuses) pairs[s as keyof typeof pairs] += 1;
+        const repaired = { ...campaign, audience: enqueued, enqueued, fanoutComplete: true, repairedAt: '2026-01-01T00:00:00Z' };
+        const a = computeAccounting(repaired, pairs, emptyEventCounts());
+        expect(a.audience).toBe(statuses.length);
+        expect(a.queued).toBe(pairs.SENDING + pairs.QUEUED);
+        expect(accountingAddsUp(a)).toBe(true);
+      }),
+    );
+  });
+});

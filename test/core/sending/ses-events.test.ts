@@ -1,0 +1,40 @@
+/** SES events in the core: a Reject event settles the pair as FAILED unless it is already final. */
+import { describe, expect, it } from 'vitest';
+import { handleSesEvents } from '../../../lambdas/core/sending/ses-events.ts';
+import { mail, viaSns } from '../../handlers/ses-events.fixtures.ts';
+import { world } from './fakes.ts';
+
+const reject = (messageId: string, to: string[]) => ({ eventType: 'Reject', reject: { reason: 'Bad content' }, mail: mail(messageId, to) });
+
+describe('SES Reject events', () => {
+  it('a Reject records FAILED for a pair that is SENDING or UNKNOWN, and leaves final pairs alone', async () => {
+    const w = world();
+    await w.campaigns.start({ campaignId: 'issue-9', slug: 'issue-9', subject: 's', audience: 4, now: w.now });
+    await w.campaigns.claim('issue-9', 'a@x.com', w.now); // SENDING: the worker crashed after SES accepted
+    await w.campaigns.claim('issue-9', 'b@x.com', w.now);
+    await w.campaigns.recordDelivery('issue-9', 'b@x.com', 'UNKNOWN'); // in doubt
+    await w.campaigns.claim('issue-9', 'c@x.com', w.now);
+    await w.campaigns.recordDelivery('issue-9', 'c@x.com', 'SENT', { messageId: 'm-c' });
+    const deps = { subscribers: w.subscribers, campaigns: w.campaigns, clock: w.clock };
+    const r = await handleSesEvents(deps, viaSns(reject('m1', ['a@x.com']), reject('m2', ['b@x.com']), reject('m3', ['c@x.com'])));
+    expect(r).toMatchObject({ events: 3, rejected: 2, ignored: 0 });
+    expect(w.campaigns.pairStatus('issue-9', 'a@x.com')).toBe('FAILED');
+    expect(w.campaigns.pairStatus('issue-9', 'b@x.com')).toBe('FAILED');
+    expect(w.campaigns.pairStatus('issue-9', 'c@x.com')).toBe('SENT');
+    // A later Send event does not undo the definite answer.
+    await handleSesEvents(deps, viaSns({ eventType: 'Send', send: {}, mail: mail('m1', ['a@x.com']) }));
+    expect(w.campaigns.pairStatus('issue-9', 'a@x.com')).toBe('FAILED');
+    expect(await w.campaigns.accounting('issue-9')).toMatchObject({ failed: 2, sent: 1 });
+  });
+
+  it('a Reject without a campaign tag, or for an absent pair, changes nothing', async () => {
+    const w = world();
+    await w.campaigns.start({ campaignId: 'issue-9', slug: 'issue-9', subject: 's', audience: 1, now: w.now });
+    const deps = { subscribers: w.subscribers, campaigns: w.campaigns, clock: w.clock };
+    const untagged = { eventType: 'Reject', reject: {}, mail: { ...mail('m1', ['a@x.com']), tags: {} } };
+    const r = await handleSesEvents(deps, viaSns(untagged, reject('m2', ['z@x.com'])));
+    expect(r).toMatchObject({ events: 2, rejected: 0, malformed: 0 });
+    expect(w.campaigns.pairStatus('issue-9', 'a@x.com')).toBeUndefined();
+    expect(w.campaigns.pairStatus('issue-9', 'z@x.com')).toBeUndefined();
+  });
+});
