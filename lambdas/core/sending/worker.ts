@@ -4,7 +4,8 @@
  *
  * Exactly-once per recipient rests on the claim: only the caller that moves a pair from absent/QUEUED to SENDING
  * may call SES, and a pair found SENDING is never sent again (it becomes UNKNOWN: SES may have accepted it).
- * Per recipient this costs one strongly consistent read (status) and two writes (claim, SENT).
+ * Per recipient this costs one strongly consistent read (status) and two writes (claim, SENT); per message, one
+ * more write (the campaign's `handled` hint, see {@link createRecipientWorker}).
  */
 import type { CampaignStatus } from '../model.ts';
 import type { CampaignRepository, Clock, IssueStore, Mailer, StoredIssue, SubscriberRepository } from '../ports.ts';
@@ -18,6 +19,8 @@ import {
   type Recipient,
 } from './compose.ts';
 import { realSleeper, type Pacer, type Sleeper } from './rate-limiter.ts';
+import { audienceOf } from './accounting.ts';
+import { readAccounting } from './status.ts';
 
 /** One queue message as the worker sees it (SQS record or local queue delivery). */
 export interface WorkerMessage {
@@ -47,8 +50,10 @@ export interface WorkerDeps extends ComposeSettings {
   /** Base backoff after a throttled SendEmail, doubled per retry (default 200 ms). */
   backoffMs?: number;
   /**
-   * The queue's maxReceiveCount. On the last delivery, recipients that could not be attempted are parked as
-   * QUEUED pairs before the message fails into the DLQ, so `resume` still finds them. Default: none.
+   * The queue's maxReceiveCount. On the last delivery, recipients that could not be attempted (throttled, in doubt,
+   * or the whole message failed, e.g. the stored issue was unreadable) are parked as QUEUED pairs before the message
+   * fails into the DLQ, so `resume` still finds them. Default: none (`resume` then finds them by re-walking the
+   * confirmed index).
    */
   maxReceiveCount?: number;
   time?: Sleeper;
@@ -71,7 +76,19 @@ interface CompiledIssue {
   personalize: Personalize;
 }
 
-/** Build the worker. Keep the returned function for the container's life so the personalizer cache is reused. */
+/** Outcomes that leave the pair final (SENT / FAILED / SKIPPED / UNKNOWN): what the `handled` hint counts. */
+const FINAL_OUTCOMES: ReadonlySet<RecipientOutcome> = new Set(['sent', 'failed', 'skipped', 'unknown']);
+
+/**
+ * Build the worker. Keep the returned function for the container's life so the personalizer cache is reused.
+ *
+ * Completion: after each message that recorded final outcomes, the worker adds their number to the campaign's
+ * `handled` hint (one write per message). When the fan-out is complete and the hint reaches N (or the campaign was
+ * repaired, when N is the pair count), it runs the real check on a strongly consistent read of the accounting and
+ * closes the campaign (SENDING → SENT), so a campaign is SENT without anyone reading its status. The hint can
+ * under-count after a crash between a final write and the add, or when an SES event settled a pair first; a reader
+ * (status, send/resume progress) then closes the campaign, as before.
+ */
 export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessage[]) => Promise<WorkerResult> {
   const compiled = new Map<string, Promise<CompiledIssue | undefined>>();
   const time = deps.time ?? realSleeper;
@@ -98,6 +115,21 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
     return entry;
   }
 
+  /**
+   * Last receive of a message whose processing threw (e.g. its stored issue is unreadable): park its recipients as
+   * QUEUED pairs (never touching an existing pair) so `resume` finds them even though the message goes to the DLQ.
+   * Best effort: if parking fails too, `resume` still finds them by re-walking the confirmed index.
+   */
+  async function parkBeforeDlq(m: WorkerMessage): Promise<void> {
+    const batch = parseRecipientBatch(m.body);
+    if (!batch) return;
+    try {
+      await deps.campaigns.park(batch.campaignId, batch.recipients);
+    } catch (err) {
+      log.error('could not park the recipients of a dead-lettered message', { messageId: m.messageId, error: errorReason(err) });
+    }
+  }
+
   return async function processMessages(messages) {
     const outcomes: Record<RecipientOutcome, number> = {
       sent: 0, skipped: 0, failed: 0, unknown: 0, duplicate: 0, throttled: 0, paused: 0, 'in-doubt': 0,
@@ -117,10 +149,7 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
 
     async function sendOne(campaignId: string, compiledIssue: CompiledIssue, r: Recipient): Promise<RecipientOutcome> {
       const status = await deps.subscribers.getStatus(r.email);
-      if (status !== 'confirmed') {
-        await deps.campaigns.recordDelivery(campaignId, r.email, 'SKIPPED', { error: `subscriber ${status ?? 'absent'}` });
-        return 'skipped';
-      }
+      if (status !== 'confirmed') return leftBeforeSend(campaignId, r.email, status ?? 'absent');
       const claim = await deps.campaigns.claim(campaignId, r.email, deps.clock.now());
       if (!claim.claimed) {
         if (claim.status === 'SENDING') {
@@ -165,6 +194,36 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
       }
     }
 
+    /**
+     * The subscriber is no longer confirmed: never send. An unclaimed (absent or QUEUED) pair becomes SKIPPED. A pair
+     * found SENDING was claimed by an earlier attempt whose SES outcome is in doubt (a crash, or no answer), so the
+     * email may have gone out: it becomes UNKNOWN, the same honest in-doubt state as a plain retry, with the reason
+     * recorded. It is final (counted in the accounting, never re-enqueued by `resume`), and an SES Send event still
+     * reconciles it to SENT. SKIPPED is not allowed over SENDING (delivery-rules.ts), because it could hide an email
+     * that a concurrent claim is sending right now; UNKNOWN does not, as that claim's SENT still replaces it.
+     */
+    async function leftBeforeSend(campaignId: string, email: string, status: string): Promise<RecipientOutcome> {
+      // Exactly one of these applies, by the guards: SKIPPED over absent/QUEUED, UNKNOWN over SENDING; neither over
+      // a final pair (a duplicate delivery).
+      if (await deps.campaigns.recordDelivery(campaignId, email, 'SKIPPED', { error: `subscriber ${status}` })) return 'skipped';
+      const reason = `claimed earlier, SES outcome unknown; subscriber ${status} before the retry`;
+      if (await deps.campaigns.recordDelivery(campaignId, email, 'UNKNOWN', { error: reason })) return 'unknown';
+      return 'duplicate';
+    }
+
+    /** Add this message's final outcomes to the `handled` hint; close the campaign when the real check agrees. */
+    async function noteHandled(campaignId: string, finals: number): Promise<void> {
+      try {
+        const c = await deps.campaigns.addHandled(campaignId, finals);
+        if (!c || c.status !== 'SENDING' || !c.fanoutComplete || (c.handled ?? 0) < audienceOf(c)) return;
+        const a = await readAccounting(deps.campaigns, campaignId, c, { consistent: true });
+        if (a.status === 'SENT') statusCache.set(campaignId, Promise.resolve('SENT'));
+      } catch (err) {
+        // Only a hint: the outcomes are recorded, and any reader of the accounting can still close the campaign.
+        log.warn('completion check failed', { campaignId, error: errorReason(err) });
+      }
+    }
+
     async function processMessage(m: WorkerMessage): Promise<boolean> {
       const batch = parseRecipientBatch(m.body);
       if (!batch) {
@@ -187,6 +246,7 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
       if (!compiledIssue) throw new Error(`rendered issue ${campaignId} not found`);
 
       let next = 0;
+      let finals = 0;
       let stop: 'throttled' | 'paused' | 'in-doubt' | undefined;
       const untried: Recipient[] = [];
       const lane = async () => {
@@ -199,10 +259,12 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
           }
           const outcome = await sendOne(campaignId, compiledIssue, r);
           outcomes[outcome] += 1;
+          if (FINAL_OUTCOMES.has(outcome)) finals += 1;
           if (outcome === 'throttled' || outcome === 'paused' || outcome === 'in-doubt') stop ??= outcome;
         }
       };
       const lanes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, recipients.length) }, lane));
+      if (finals > 0) await noteHandled(campaignId, finals);
       const crashed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
       if (crashed) throw crashed.reason;
 
@@ -227,6 +289,7 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
         } catch (err) {
           log.error('queue message failed', { messageId: m.messageId, error: errorReason(err) });
           ok = false;
+          if (deps.maxReceiveCount && m.receiveCount >= deps.maxReceiveCount) await parkBeforeDlq(m);
         }
         if (!ok) failedMessageIds.push(m.messageId);
       }),

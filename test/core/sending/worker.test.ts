@@ -137,3 +137,62 @@ describe('recipient worker', () => {
     expect(w.mailer.sent).toHaveLength(0);
   });
 });
+
+describe('recipient worker: pairs left behind, last receive, completion', () => {
+  it('a pair left SENDING whose subscriber has since left becomes UNKNOWN (never resent) and the campaign completes', async () => {
+    const w = world();
+    await w.seed([['a@x.com', 'confirmed'], ['b@x.com', 'confirmed']]);
+    await started(w, 2);
+    await w.campaigns.saveCursor(ISSUE.slug, undefined, true, 2);
+    const work = createRecipientWorker(w.workerDeps);
+    await work([message('m1', ISSUE.slug, ['a@x.com'])]);
+    await w.campaigns.claim(ISSUE.slug, 'b@x.com', w.now); // claimed, SES outcome in doubt (crash)
+    await w.subscribers.unsubscribe('b@x.com', w.now); // b leaves before the redelivery
+    const r = await work([message('m2', ISSUE.slug, ['b@x.com'], 2)]);
+    expect(r.outcomes).toMatchObject({ unknown: 1, skipped: 0, sent: 0 });
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'b@x.com')).toBe('UNKNOWN');
+    expect(w.mailer.sent.map((e) => e.to)).toEqual(['a@x.com']);
+    expect(await w.campaigns.accounting(ISSUE.slug)).toMatchObject({ audience: 2, sent: 1, unknown: 1, queued: 0, status: 'SENT' });
+    expect((await w.campaigns.listPending(ISSUE.slug, undefined, 10)).items).toEqual([]);
+  });
+
+  it('on the last receive of a message whose processing throws, its recipients are parked before the DLQ', async () => {
+    const w = world();
+    await w.seed([['a@x.com', 'confirmed'], ['b@x.com', 'confirmed']]);
+    await started(w, 2);
+    const issues = { get: async () => Promise.reject(new Error('stored issue unreadable')) };
+    const work = createRecipientWorker({ ...w.workerDeps, issues, maxReceiveCount: 3 });
+    expect((await work([message('m1', ISSUE.slug, ['a@x.com', 'b@x.com'], 2)])).failedMessageIds).toEqual(['m1']);
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'a@x.com')).toBeUndefined();
+    expect((await work([message('m1', ISSUE.slug, ['a@x.com', 'b@x.com'], 3)])).failedMessageIds).toEqual(['m1']);
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'a@x.com')).toBe('QUEUED');
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'b@x.com')).toBe('QUEUED');
+    expect(w.mailer.sent).toHaveLength(0);
+  });
+
+  it('the worker that records the last outcome marks the campaign SENT, without anyone reading the accounting', async () => {
+    const w = world();
+    const emails = ['a@x.com', 'b@x.com', 'c@x.com', 'u@x.com'];
+    await w.seed([['a@x.com', 'confirmed'], ['b@x.com', 'confirmed'], ['c@x.com', 'confirmed'], ['u@x.com', 'confirmed']]);
+    await started(w, 4);
+    await w.campaigns.saveCursor(ISSUE.slug, undefined, true, 4);
+    await w.subscribers.unsubscribe('u@x.com', w.now);
+    w.mailer.fault = (e) => (e.to === 'c@x.com' ? sesError('MessageRejected', 400) : undefined);
+    const work = createRecipientWorker(w.workerDeps);
+    await work([message('m1', ISSUE.slug, emails.slice(0, 2))]);
+    expect((await w.campaigns.get(ISSUE.slug))!.status).toBe('SENDING');
+    await work([message('m2', ISSUE.slug, emails.slice(2))]);
+    const c = (await w.campaigns.get(ISSUE.slug))!;
+    expect(c.status).toBe('SENT');
+    expect(c.sentAt).toBeDefined();
+  });
+
+  it('does not finalize while the fan-out is still running, even when every enqueued recipient is done', async () => {
+    const w = world();
+    await w.seed([['a@x.com', 'confirmed'], ['b@x.com', 'confirmed']]);
+    await started(w, 2);
+    await w.campaigns.saveCursor(ISSUE.slug, 'page-1', false, 1);
+    await createRecipientWorker(w.workerDeps)([message('m1', ISSUE.slug, ['a@x.com'])]);
+    expect((await w.campaigns.get(ISSUE.slug))!.status).toBe('SENDING');
+  });
+});
