@@ -3,6 +3,8 @@
  * wraps the real SES client (so every accepted email still lands in the emulator's store); the test names say so.
  * After each: the accounting invariant holds and no subscriber received two emails for one campaign.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SQSRecord } from 'aws-lambda';
 import type { CampaignAccounting } from '../../lambdas/core/model.ts';
@@ -188,3 +190,98 @@ describe('fault injection', () => {
     await expectExactlyOnce('cursor-1', people.map((p) => p.email), a);
   });
 });
+
+/** Attach, seed `n` confirmed subscribers and fan out `slug` with the queue held: the messages wait, unsent. */
+async function fannedOutWithQueueHeld(n: number, domain: string, slug: string, options: Parameters<typeof attach>[1] = {}) {
+  sending = attach(env, options);
+  const people = audienceOf(n, domain);
+  await seed(sending, people);
+  await sending.queue.stop();
+  const result = await sending.invokeSend({ issue: { markdown: issueMarkdown(slug) }, mode: 'send' });
+  return { sending, people, emails: people.map((p) => p.email), result };
+}
+
+function sqsRecord(id: string, campaignId: string, emails: string[]): SQSRecord {
+  return {
+    messageId: id,
+    body: JSON.stringify({ campaignId, recipients: emails.map((email) => ({ email })) }),
+    attributes: { ApproximateReceiveCount: '1' },
+  } as unknown as SQSRecord;
+}
+
+describe('nothing is lost: dead letters, a lost queue, completion without a status read', () => {
+  it('a worker that throws on every receive (stored issue unreadable) dead-letters the message; after the fix, resume delivers exactly once', async () => {
+    const { sending, emails, result } = await fannedOutWithQueueHeld(25, 'dlq.test', 'dlq-1', {
+      queue: { visibilityTimeoutMs: 5, maxReceiveCount: 3, concurrency: 2 },
+    });
+    expect(result.status).toBe('complete');
+    const file = join(env.dataDir, 'issues', 'dlq-1.json');
+    const stored = readFileSync(file, 'utf8');
+    writeFileSync(file, '{ not json'); // every receive throws while reading the issue
+    sending.queue.consume(sending.worker);
+    await sending.drain();
+    expect(sending.queue.deadLetters).toHaveLength(1);
+    const stuck = (await sending.campaigns.accounting('dlq-1'))!;
+    expect(stuck).toMatchObject({ audience: 25, sent: 0, queued: 25, status: 'SENDING' });
+    expect(countByRecipient(await storedEmails(env.emulators.sesEndpoint), 'dlq-1').size).toBe(0);
+
+    writeFileSync(file, stored); // the cause is fixed
+    expect((await sending.invokeSend({ campaignId: 'dlq-1', resume: true })).status).toBe('complete');
+    const a = await settle(sending, 'dlq-1');
+    expect(a).toMatchObject({ audience: 25, sent: 25, queued: 0, status: 'SENT' });
+    await expectExactlyOnce('dlq-1', emails, a);
+  });
+
+  it('the in-memory queue lost on a restart: resume re-walks the confirmed index; a late confirmer is counted in N', async () => {
+    const before = await fannedOutWithQueueHeld(30, 'lost.test', 'lost-1');
+    // One message's worth was delivered before the restart; the rest of the queue is gone with the process.
+    const first = before.emails.slice(0, 10);
+    expect((await before.sending.worker({ Records: [sqsRecord('m1', 'lost-1', first)] })).batchItemFailures).toEqual([]);
+    await before.sending.stop();
+    sending = attach(env);
+    await seed(sending, [{ email: 'late@lost.test', status: 'confirmed' }]); // confirmed after the snapshot
+
+    expect((await sending.invokeSend({ campaignId: 'lost-1', resume: true })).status).toBe('complete');
+    const a = await settle(sending, 'lost-1');
+    expect(a).toMatchObject({ audience: 31, sent: 31, queued: 0, status: 'SENT' });
+    await expectExactlyOnce('lost-1', [...before.emails, 'late@lost.test'], a);
+  });
+
+  it('the worker that records the last outcome marks the campaign SENT, with nobody reading its status', async () => {
+    const { sending, result } = await fannedOutWithQueueHeld(12, 'close.test', 'close-1');
+    expect(result).toMatchObject({ status: 'complete', campaign: { status: 'SENDING', fanoutComplete: true } });
+    sending.queue.consume(sending.worker);
+    await sending.drain();
+    const c = await sending.campaigns.get('close-1');
+    expect(c).toMatchObject({ status: 'SENT' });
+    expect(c?.sentAt).toBeDefined();
+  });
+
+  it('a subscriber who leaves while their pair is SENDING ends UNKNOWN (never resent) and the campaign completes', async () => {
+    const { sending, emails } = await fannedOutWithQueueHeld(5, 'left.test', 'left-1');
+    await sending.campaigns.claim('left-1', 'r002@left.test', new Date()); // a crashed attempt, SES outcome in doubt
+    await sending.subscribers.unsubscribe('r002@left.test', new Date());
+    sending.queue.consume(sending.worker);
+    const a = await settle(sending, 'left-1');
+    expect(a).toMatchObject({ audience: 5, sent: 4, unknown: 1, queued: 0, status: 'SENT' });
+    expect(await sending.campaigns.get('left-1')).toMatchObject({ status: 'SENT' });
+    await expectExactlyOnce('left-1', emails.filter((e) => e !== 'r002@left.test'), a);
+  });
+
+  it('an SES Reject event on dynalite settles an in-doubt pair as FAILED and leaves a SENT pair alone', async () => {
+    const mailer = new FaultInjectingMailer(realMailer(env.emulators), (email) => (email.to === 'r001@rej.test' ? 'after' : undefined));
+    sending = attach(env, { mailer });
+    await seed(sending, audienceOf(3, 'rej.test'));
+    await sending.invokeSend({ issue: { markdown: issueMarkdown('rej-1') }, mode: 'send' });
+    expect(await settle(sending, 'rej-1')).toMatchObject({ sent: 2, unknown: 1 });
+    const reject = (messageId: string, to: string) => ({
+      eventType: 'Reject',
+      reject: { reason: 'Bad content' },
+      mail: { messageId, destination: [to], tags: { campaign: ['rej-1'] } },
+    });
+    const r = await sending.handleSesEvent({ Records: [reject('m-1', 'r001@rej.test'), reject('m-0', 'r000@rej.test')].map((e) => ({ Sns: { Message: JSON.stringify(e) } })) });
+    expect(r).toMatchObject({ rejected: 1 });
+    expect(await sending.campaigns.accounting('rej-1')).toMatchObject({ audience: 3, sent: 2, unknown: 0, failed: 1, queued: 0 });
+  });
+});
+

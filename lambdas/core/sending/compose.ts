@@ -49,10 +49,18 @@ export function unsubscribeUrl(publicBaseUrl: string, token: string): string {
 }
 
 export function archiveUrl(publicBaseUrl: string, slug: string): string {
-  return `${publicBaseUrl}/archive/${encodeURIComponent(slug)}`;
+  return `${archiveIndexUrl(publicBaseUrl)}/${encodeURIComponent(slug)}`;
 }
 
-/** Build one recipient's email from a compiled personalizer. `subjectPrefix` is used by test sends ("[TEST] "). */
+/** The archive's list of sent issues. */
+export function archiveIndexUrl(publicBaseUrl: string): string {
+  return `${publicBaseUrl}/archive`;
+}
+
+/**
+ * Build one recipient's email from a compiled personalizer. `subjectPrefix` is used by test sends ("[TEST] "), and
+ * `viewInBrowserUrl` replaces the issue's archive page for them while that page is not public yet.
+ */
 export async function composeEmail(
   settings: ComposeSettings,
   issue: Pick<StoredIssue, 'slug'>,
@@ -60,11 +68,12 @@ export async function composeEmail(
   recipient: Recipient,
   campaignId: string,
   subjectPrefix = '',
+  viewInBrowserUrl = archiveUrl(settings.publicBaseUrl, issue.slug),
 ): Promise<OutboundEmail> {
   const url = unsubscribeUrl(settings.publicBaseUrl, await settings.unsubscribeToken(recipient.email));
   const filled = personalize({
     unsubscribeUrl: url,
-    viewInBrowserUrl: archiveUrl(settings.publicBaseUrl, issue.slug),
+    viewInBrowserUrl,
     email: recipient.email,
     ...(recipient.name ? { name: recipient.name } : {}),
   });

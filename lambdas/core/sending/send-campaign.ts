@@ -11,6 +11,8 @@ import type { CampaignAccounting, CampaignStatus } from '../model.ts';
 import type { CampaignRecord, CampaignRepository, Clock, IssueStore, Mailer, Queue, StoredIssue, SubscriberRepository } from '../ports.ts';
 import { readAccounting } from './status.ts';
 import {
+  archiveIndexUrl,
+  archiveUrl,
   composeEmail,
   RECIPIENTS_PER_MESSAGE,
   type CompilePersonalizer,
@@ -193,9 +195,22 @@ async function claimDraftAndFanOut(deps: SendDeps, c: CampaignRecord, issue: Sto
 }
 
 /**
- * Resume: PAUSED → SENDING, finish an unfinished fan-out from its cursor, then re-enqueue every pair that is not
- * final (parked QUEUED pairs, and SENDING pairs, which the worker turns into UNKNOWN rather than resend).
- * Recipients still in the queue may be enqueued a second time; their claim makes that harmless.
+ * Resume: PAUSED → SENDING, then make sure nothing is lost.
+ *
+ * 1. An unfinished fan-out continues from its cursor (the CLI's re-invocation after `continuing`); that is all.
+ * 2. A fan-out that was already complete when this resume started gets a repair pass: it re-walks the confirmed
+ *    index from the start and parks every confirmed subscriber without a delivery pair as a QUEUED pair (a
+ *    conditional write that never touches an existing pair). That finds recipients whose queue message was lost:
+ *    dead-lettered after the worker threw on every receive, or dropped with the in-memory local queue on a
+ *    restart. The campaign is then marked repaired, so N becomes the number of pairs (see `audienceOf`):
+ *    subscribers who confirmed after the snapshot and are reached here are counted in N, and lost recipients who
+ *    left before the repair drop out of it (they got nothing and are no longer subscribed).
+ * 3. Every pair that is not final (QUEUED, and SENDING, which the worker turns into UNKNOWN rather than resend) is
+ *    enqueued.
+ *
+ * Recipients still in the queue may be enqueued a second time; the worker's conditional claim makes that harmless,
+ * so nobody is emailed twice. The repair costs one conditional write per confirmed subscriber; when it runs out of
+ * time it returns `continuing`, and the next resume starts it again (it is idempotent).
  */
 async function resumeCampaign(deps: SendDeps, c: CampaignRecord): Promise<SendResult> {
   if (c.status === 'PAUSED') {
@@ -207,6 +222,15 @@ async function resumeCampaign(deps: SendDeps, c: CampaignRecord): Promise<SendRe
   if (!current.fanoutComplete) {
     const r = await fanOut(deps, current, []);
     if (r.status !== 'complete') return r;
+  } else {
+    let page: Awaited<ReturnType<SendDeps['subscribers']['listConfirmed']>> | undefined;
+    do {
+      if (outOfTime(deps)) return { status: 'continuing', campaign: summary(current) };
+      page = await deps.subscribers.listConfirmed(page?.cursor, deps.pageSize ?? 500);
+      await deps.campaigns.park(c.campaignId, page.items);
+    } while (page.cursor);
+    // After the parking: from here on N counts pairs, and every audience member has one.
+    await deps.campaigns.markRepaired(c.campaignId, deps.clock.now());
   }
   let cursor: string | undefined;
   do {
@@ -306,12 +330,22 @@ async function dryRun(deps: SendDeps, issue: StoredIssue, warnings: string[]): P
   };
 }
 
-/** Test mode: the given addresses only, subject prefixed, straight through the Mailer; no campaign, no queue. */
+/**
+ * Test mode: the given addresses only, subject prefixed, straight through the Mailer; no campaign, no queue, and
+ * nothing stored. The archive serves an issue only once its campaign has left DRAFT, so while there is none the
+ * test email's "view in browser" link goes to the archive index (a page that exists) rather than to a 404. Storing
+ * the rendered issue here would not make its page public, and could replace the web version of a campaign that
+ * already went out under the same slug. Once the campaign is public, the link is its archive page, as in the send.
+ */
 async function testSend(deps: SendDeps, issue: StoredIssue, to: string[]): Promise<SendResult> {
   const personalize = deps.compilePersonalizer({ html: issue.html, text: issue.text, subject: issue.subject });
+  const campaign = await deps.campaigns.get(issue.slug);
+  const viewInBrowser = campaign && campaign.status !== 'DRAFT'
+    ? archiveUrl(deps.publicBaseUrl, issue.slug)
+    : archiveIndexUrl(deps.publicBaseUrl);
   const sent: Array<{ email: string; messageId: string }> = [];
   for (const address of to) {
-    const email = await composeEmail(deps, issue, personalize, { email: address }, issue.slug, '[TEST] ');
+    const email = await composeEmail(deps, issue, personalize, { email: address }, issue.slug, '[TEST] ', viewInBrowser);
     const { messageId } = await deps.mailer.send(email);
     sent.push({ email: address, messageId });
   }

@@ -1,6 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { runSend } from '../../../lambdas/core/sending/send-campaign.ts';
+import { createRecipientWorker } from '../../../lambdas/core/sending/worker.ts';
+import { accountingAddsUp } from '../../../lambdas/core/sending/accounting.ts';
 import { world } from './fakes.ts';
+
+/** Deliver every message the queue holds once (first receive) to a worker; returns the ids it failed. */
+async function deliverAll(w: ReturnType<typeof world>, work = createRecipientWorker(w.workerDeps)): Promise<string[]> {
+  const batch = w.queue.messages.splice(0).map((m, i) => ({ messageId: `q${i}`, body: m.body, receiveCount: 1 }));
+  return (await work(batch)).failedMessageIds;
+}
+
+function sentCounts(w: ReturnType<typeof world>): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const e of w.mailer.sent) m.set(e.to, (m.get(e.to) ?? 0) + 1);
+  return m;
+}
 
 const people = (n: number) => Array.from({ length: n }, (_, i) => [`r${String(i).padStart(4, '0')}@x.com`, 'confirmed'] as [string, 'confirmed']);
 
@@ -82,4 +96,95 @@ describe('send Lambda core', () => {
     const failing = { ...w.sendDeps, render: async () => Promise.reject(new Error('no title')) };
     expect(await runSend(failing, { issue: { markdown: 'x' }, mode: 'send' })).toMatchObject({ status: 'invalid' });
   });
+
+  it('test mode links "view in browser" to the archive index while the issue is not public, and stores nothing', async () => {
+    const w = world();
+    const r = await runSend(w.sendDeps, { issue: { markdown: 'test-2' }, mode: 'test', testRecipients: ['qa@y.com'] });
+    expect(r.status).toBe('test-sent');
+    const html = w.mailer.sent[0]!.html;
+    expect(html).toContain('href="https://news.example.com/archive"');
+    expect(html).not.toContain('/archive/test-2');
+    expect(w.issues.issues.has('test-2')).toBe(false);
+  });
+
+  it('test mode of an issue whose campaign has gone out links to its archive page', async () => {
+    const w = world();
+    await w.seed(people(2));
+    await runSend(w.sendDeps, { issue: { markdown: 'test-3' }, mode: 'send' });
+    await runSend(w.sendDeps, { issue: { markdown: 'test-3' }, mode: 'test', testRecipients: ['qa@y.com'] });
+    const test = w.mailer.sent.find((e) => e.to === 'qa@y.com')!;
+    expect(test.html).toContain('href="https://news.example.com/archive/test-3"');
+  });
 });
+
+describe('resume: nothing is lost', () => {
+  it('recipients whose queue messages were lost (queue gone) are re-enqueued from the confirmed index, each sent once', async () => {
+    const w = world();
+    await w.seed(people(120));
+    await runSend({ ...w.sendDeps, pageSize: 50 }, { issue: { markdown: 'lost-1' }, mode: 'send' });
+    // The first message is delivered, the rest of the queue is lost (a restart of the in-memory queue).
+    const first = w.queue.messages.splice(0, 1);
+    w.queue.messages.length = 0;
+    w.queue.messages.push(...first);
+    expect(await deliverAll(w)).toEqual([]);
+    expect(w.mailer.sent).toHaveLength(50);
+    const resumed = await runSend(w.sendDeps, { campaignId: 'lost-1', resume: true });
+    expect(resumed.status).toBe('complete');
+    expect(await deliverAll(w)).toEqual([]);
+    const counts = sentCounts(w);
+    expect(counts.size).toBe(120);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    const a = (await w.campaigns.accounting('lost-1'))!;
+    expect(a).toMatchObject({ audience: 120, sent: 120, queued: 0, status: 'SENT' });
+    expect(accountingAddsUp(a)).toBe(true);
+  });
+
+  it('a dead-lettered message (the worker threw on every receive) is recovered by resume after the cause is fixed', async () => {
+    const w = world();
+    await w.seed(people(30));
+    await runSend(w.sendDeps, { issue: { markdown: 'dlq-1' }, mode: 'send' });
+    const body = w.queue.messages.splice(0).map((m) => m.body);
+    const broken = createRecipientWorker({ ...w.workerDeps, issues: { get: async () => Promise.reject(new Error('unreadable')) } });
+    // No maxReceiveCount configured: nothing is parked, the messages simply end up in the DLQ.
+    for (let receive = 1; receive <= 5; receive++) {
+      const r = await broken(body.map((b, i) => ({ messageId: `d${i}`, body: b, receiveCount: receive })));
+      expect(r.failedMessageIds).toHaveLength(body.length);
+    }
+    expect(w.mailer.sent).toHaveLength(0);
+    await runSend(w.sendDeps, { campaignId: 'dlq-1', resume: true });
+    await deliverAll(w);
+    const counts = sentCounts(w);
+    expect(counts.size).toBe(30);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    expect(await w.campaigns.accounting('dlq-1')).toMatchObject({ audience: 30, sent: 30, queued: 0, status: 'SENT' });
+  });
+
+  it('resume while messages are still queued sends nobody twice', async () => {
+    const w = world();
+    await w.seed(people(40));
+    await runSend(w.sendDeps, { issue: { markdown: 'dup-1' }, mode: 'send' });
+    await runSend(w.sendDeps, { campaignId: 'dup-1', resume: true });
+    expect(await deliverAll(w)).toEqual([]);
+    expect(w.mailer.sent).toHaveLength(40);
+    expect(await w.campaigns.accounting('dup-1')).toMatchObject({ audience: 40, sent: 40, queued: 0, status: 'SENT' });
+  });
+
+  it('after a repair, late confirmers are counted in N and lost recipients who left are no longer counted', async () => {
+    const w = world();
+    await w.seed(people(10));
+    await runSend(w.sendDeps, { issue: { markdown: 'late-1' }, mode: 'send' });
+    w.queue.messages.length = 0; // every message lost
+    await w.seed([['late@x.com', 'confirmed']]); // confirmed after the snapshot
+    await w.subscribers.unsubscribe('r0000@x.com', w.now); // lost, then left: never emailed
+    await runSend(w.sendDeps, { campaignId: 'late-1', resume: true });
+    await deliverAll(w);
+    const counts = sentCounts(w);
+    expect(counts.has('late@x.com')).toBe(true);
+    expect(counts.has('r0000@x.com')).toBe(false);
+    expect(w.mailer.sent).toHaveLength(10);
+    const a = (await w.campaigns.accounting('late-1'))!;
+    expect(a).toMatchObject({ audience: 10, sent: 10, queued: 0, status: 'SENT' });
+    expect(accountingAddsUp(a)).toBe(true);
+  });
+});
+
