@@ -54,6 +54,8 @@ export interface CallModelInput {
   eventTypes: string[];
   /** Average bytes of one item of the confirmed-subscribers index, for the COUNT query's pages. */
   indexItemBytes?: number;
+  /** Average bytes of one delivery pair, for the pages of the accounting read that closes the campaign. */
+  pairItemBytes?: number;
 }
 
 /** The requests one campaign of `recipients` makes when every recipient is confirmed and every send succeeds. */
@@ -86,6 +88,7 @@ export function modelCalls(input: CallModelInput): CallModel {
   const sendMessageBatch = messagesPerPage.reduce((a, m) => a + Math.ceil(m / SQS_BATCH_ENTRIES), 0);
   const workerInvocations = Math.ceil(queueMessages / input.messagesPerInvocation);
   const countQueries = Math.max(1, Math.ceil((n * (input.indexItemBytes ?? 100)) / QUERY_PAGE_BYTES));
+  const closingQueries = Math.max(1, Math.ceil((n * (input.pairItemBytes ?? 256)) / QUERY_PAGE_BYTES));
   const events = input.eventTypes.reduce((a, t) => a + (EVENTS_PER_EMAIL[t.toLowerCase()] ?? 0), 0);
   const has = (t: string) => input.eventTypes.some((e) => e.toLowerCase() === t);
   return {
@@ -93,12 +96,14 @@ export function modelCalls(input: CallModelInput): CallModel {
       // send: existing-campaign check + re-read after the fan-out; worker: campaign status once per invocation,
       // subscriber status once per recipient.
       GetItemCommand: 2 + workerInvocations + n,
-      // send: audience COUNT, one page per fan-out page, the accounting read at the end.
-      QueryCommand: countQueries + pages + 1,
+      // send: audience COUNT, one page per fan-out page, the accounting read at the end (before any pair exists);
+      // worker: the strongly consistent accounting read that closes the campaign once every pair is final.
+      QueryCommand: countQueries + pages + 1 + closingQueries,
       // send: the campaign record and its index item.
       PutItemCommand: 2,
-      // send: DRAFT → SENDING, one cursor save per page; worker: claim and SENT per recipient.
-      UpdateItemCommand: 1 + pages + 2 * n,
+      // send: DRAFT → SENDING, one cursor save per page; worker: claim and SENT per recipient, the campaign's
+      // `handled` hint once per message, SENDING → SENT once.
+      UpdateItemCommand: 1 + pages + 2 * n + queueMessages + 1,
     },
     eventsDynamo: {
       PutItemCommand: has('delivery') ? n : 0,
