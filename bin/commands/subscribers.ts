@@ -6,8 +6,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { SingleBar, Presets } from 'cli-progress';
-import type { Command } from 'commander';
 import type { Subscriber } from '../../lambdas/core/model.ts';
 import { normalizeEmail } from '../../lambdas/core/subscribers/email.ts';
 import { planImport as planSubscriberImport, SubscriberCsvError, type ImportPlan } from '../../lambdas/core/subscribers/import-plan.ts';
