@@ -48,7 +48,9 @@ export function bundlingOptions(includeTemplates: boolean): BundlingOptions {
     mainFields: ['module', 'main'],
     minify: true,
     sourceMap: true,
-    sourceMapMode: SourceMapMode.EXTERNAL,
+    // DEFAULT (esbuild's linked mode) writes index.mjs.map plus the `//# sourceMappingURL` comment that
+    // NODE_OPTIONS=--enable-source-maps needs to find it; EXTERNAL omits the comment, so traces stayed minified.
+    sourceMapMode: SourceMapMode.DEFAULT,
     banner: ESM_REQUIRE_BANNER,
     externalModules: RUNTIME_PROVIDED_MODULES,
     forceDockerBundling: false,

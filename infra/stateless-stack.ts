@@ -91,6 +91,8 @@ export class StatelessStack extends Stack {
       MAX_SEND_RATE: settings.sendRate === undefined ? undefined : String(settings.sendRate),
       WORKER_CONCURRENCY: String(sizing.maxConcurrency),
     };
+    // With a fixed sendRate the functions never ask SES for the account's rate, so they get no ses:GetAccount.
+    const readsRate = (fn: NewsletterFunction) => (settings.sendRate === undefined ? fn.readsSesAccount() : fn);
 
     // ---- Queue ----
     this.deadLetterQueue = new sqs.Queue(this, 'SendDlq', {
@@ -144,13 +146,16 @@ export class StatelessStack extends Stack {
       timeout: Duration.minutes(5),
     })
       .writesTable(props.table)
+      // `send --dry-run` counts unsubscribed, bounced and complained subscribers with one full scan.
+      .scansTable(props.table)
       .readsBucket(bucket)
       .writesBucket(bucket)
       .sendsToQueue(this.queue)
       .readsTokenKeys(props.tokenSecret)
+      // `send --test` mails the given addresses directly.
       .sendsEmail(sendsEmail)
-      .readsSesAccount()
       .withEnvironment({ ...common, ...rateEnv });
+    readsRate(send);
 
     const worker = new NewsletterFunction(this, 'Worker', {
       handlerName: 'worker',
@@ -161,8 +166,9 @@ export class StatelessStack extends Stack {
       .readsBucket(bucket)
       .readsTokenKeys(props.tokenSecret)
       .sendsEmail(sendsEmail)
-      .readsSesAccount()
-      .withEnvironment({ ...common, ...rateEnv });
+      // On the last receive the worker parks what it could not try instead of letting SQS drop it in the DLQ.
+      .withEnvironment({ ...common, ...rateEnv, MAX_RECEIVE_COUNT: String(MAX_RECEIVE_COUNT) });
+    readsRate(worker);
     worker.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: sizing.batchSize,
@@ -189,7 +195,8 @@ export class StatelessStack extends Stack {
     }
     const archiveIntegration = new HttpLambdaIntegration('ArchiveIntegration', archive);
     for (const path of ARCHIVE_PATHS) {
-      this.api.addRoutes({ path, methods: [apigw.HttpMethod.ANY], integration: archiveIntegration });
+      // Read-only pages: other methods get API Gateway's 404 and never reach the function.
+      this.api.addRoutes({ path, methods: [apigw.HttpMethod.GET, apigw.HttpMethod.HEAD], integration: archiveIntegration });
     }
     acknowledge(this.api, {
           id: 'AwsSolutions-APIG4',

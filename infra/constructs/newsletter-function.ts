@@ -22,7 +22,7 @@ import { acknowledge, wildcardResourceFinding } from '../nag.ts';
 export type HandlerName = 'subscribers' | 'archive' | 'send' | 'worker' | 'ses-events';
 
 /** Environment variables a function may receive: the runtime config schema plus infra-only extras. */
-export type FunctionEnvironment = Partial<Record<keyof Config | 'WORKER_CONCURRENCY', string>>;
+export type FunctionEnvironment = Partial<Record<keyof Config | 'WORKER_CONCURRENCY' | 'MAX_RECEIVE_COUNT', string>>;
 
 export interface NewsletterFunctionProps {
   readonly handlerName: HandlerName;
@@ -40,9 +40,14 @@ export interface NewsletterFunctionProps {
 /** Node.js 24 (LTS), the newest Lambda runtime; the code itself only needs Node 20. */
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
-/** DynamoDB actions by access level: explicit lists (no `*`), no Scan (every access path is a key or the GSI). */
-export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
-export const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+/**
+ * DynamoDB actions by access level: explicit lists (no `*`), exactly the commands the functions send through
+ * lambdas/adapters/dynamodb (Get, BatchGet, Query; Put, Update). No transactions or batch writes exist, and
+ * deleting a subscriber is an operator command (`newsletter subscribers delete`, the operator's own credentials),
+ * so no function gets DeleteItem. Scan is separate: see scansTable.
+ */
+export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
+export const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
 
 export class NewsletterFunction extends NodejsFunction {
   private readonly executionRole: iam.Role;
@@ -106,6 +111,12 @@ export class NewsletterFunction extends NodejsFunction {
     return this.tableAccess(table, [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS]);
   }
 
+  /** Scan on the table itself (not its index): only for a function that must walk every subscriber. */
+  scansTable(table: dynamodb.ITable): this {
+    this.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Scan'], resources: [table.tableArn] }));
+    return this;
+  }
+
   private tableAccess(table: dynamodb.ITable, actions: string[]): this {
     this.addToRolePolicy(
       new iam.PolicyStatement({ actions, resources: [table.tableArn, `${table.tableArn}/index/${CONFIRMED_INDEX}`] }),
@@ -134,15 +145,22 @@ export class NewsletterFunction extends NodejsFunction {
     return this.withEnvironment({ BUCKET_NAME: bucket.bucketName });
   }
 
-  /** SendMessage(Batch) to the queue, and QUEUE_URL. */
+  /**
+   * sqs:SendMessage (which also authorizes SendMessageBatch) on the queue, and QUEUE_URL. Narrower than
+   * grantSendMessages: the code has the URL, so it never calls GetQueueUrl or GetQueueAttributes. The queue uses
+   * SQS-managed encryption, so no KMS permission is needed.
+   */
   sendsToQueue(queue: sqs.IQueue): this {
-    queue.grantSendMessages(this);
+    this.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [queue.queueArn] }));
     return this.withEnvironment({ QUEUE_URL: queue.queueUrl });
   }
 
-  /** GetSecretValue on the token-signing secret, and TOKEN_SECRET_ARN. */
+  /**
+   * GetSecretValue on the token-signing secret, and TOKEN_SECRET_ARN. Narrower than grantRead (which adds
+   * DescribeSecret); the secret is encrypted with the AWS-managed key, so no KMS permission is needed.
+   */
   readsTokenKeys(secret: secretsmanager.ISecret): this {
-    secret.grantRead(this);
+    this.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }));
     return this.withEnvironment({ TOKEN_SECRET_ARN: secret.secretArn });
   }
 

@@ -1,0 +1,450 @@
+/**
+ * What the CDK app would deploy, asserted on its synthesized templates (issue 5): the stateful resources, the
+ * functions, API, queue and alarms, least-privilege IAM per function, and cdk-nag. Two syntheses are shared by
+ * every test: FULL (every setting given) and MINIMAL (no domain, no CORS origin, no fixed send rate).
+ */
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CONFIRMED_INDEX, TTL_ATTRIBUTE, tableDefinition } from '../../lambdas/adapters/dynamodb/table.ts';
+import { parseTokenKeys } from '../../lambdas/adapters/secrets/token-keys.ts';
+import { AwsSolutionsChecks } from '../../infra/nag.ts';
+import { workerSizing } from '../../infra/settings.ts';
+import { ARCHIVE_PATHS, MAX_RECEIVE_COUNT, SUBSCRIBER_PATHS } from '../../infra/stateless-stack.ts';
+import {
+  FULL_CONTEXT, FUNCTION_IDS, MINIMAL_CONTEXT, actionsOf, functionLogicalId, functionProps, resourcesOf, roleActions,
+  roleStatements, statementsFor, synthesize, type FunctionId, type Statement, type SynthesizedApp,
+} from './support.ts';
+
+let full: SynthesizedApp;
+let minimal: SynthesizedApp;
+
+beforeAll(() => {
+  full = synthesize(FULL_CONTEXT);
+  minimal = synthesize(MINIMAL_CONTEXT);
+}, 180_000);
+
+type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
+const only = (template: Template, type: string): [string, Resource] => {
+  const entries = Object.entries(template.findResources(type)) as Array<[string, Resource]>;
+  expect(entries, type).toHaveLength(1);
+  return entries[0]!;
+};
+const denyUnlessTls = (statements: Statement[]) =>
+  statements.some(
+    (s) => s.Effect === 'Deny' && JSON.stringify(s.Condition) === JSON.stringify({ Bool: { 'aws:SecureTransport': 'false' } }),
+  );
+const allTemplates = () => [full.statefulTemplate, full.statelessTemplate, minimal.statefulTemplate, minimal.statelessTemplate];
+
+describe('stateful stack', () => {
+  it('DynamoDB table: on demand, point-in-time recovery, TTL attribute, the confirmed GSI, retained', () => {
+    const [, table] = only(full.statefulTemplate, 'AWS::DynamoDB::Table');
+    const def = tableDefinition('x');
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: TTL_ATTRIBUTE, Enabled: true },
+      KeySchema: def.KeySchema,
+    });
+    expect(table.Properties.GlobalSecondaryIndexes).toEqual([
+      expect.objectContaining({ IndexName: CONFIRMED_INDEX, KeySchema: def.GlobalSecondaryIndexes![0]!.KeySchema, Projection: def.GlobalSecondaryIndexes![0]!.Projection }),
+    ]);
+    // Provisioned-capacity settings would contradict on-demand billing.
+    expect(table.Properties.ProvisionedThroughput).toBeUndefined();
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('S3 bucket: encrypted, public access blocked, SSL enforced by policy, retained', () => {
+    const [bucketId, bucket] = only(full.statefulTemplate, 'AWS::S3::Bucket');
+    expect(bucket.Properties.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toMatch(
+      /^(AES256|aws:kms)$/,
+    );
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true,
+    });
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    const [, policy] = only(full.statefulTemplate, 'AWS::S3::BucketPolicy');
+    expect(policy.Properties.Bucket).toEqual({ Ref: bucketId });
+    expect(denyUnlessTls(policy.Properties.PolicyDocument.Statement)).toBe(true);
+  });
+
+  it('token secret: generated in Secrets Manager, retained, in a shape the token loader reads', () => {
+    const [, secret] = only(full.statefulTemplate, 'AWS::SecretsManager::Secret');
+    expect(secret.DeletionPolicy).toBe('Retain');
+    expect(secret.Properties.SecretString).toBeUndefined(); // never a value in the template
+    const gen = secret.Properties.GenerateSecretString;
+    expect(gen.PasswordLength).toBeGreaterThanOrEqual(32);
+    // What Secrets Manager will store: the template plus one generated string under GenerateStringKey.
+    const stored = JSON.stringify({ ...JSON.parse(gen.SecretStringTemplate), [gen.GenerateStringKey]: 'x'.repeat(gen.PasswordLength) });
+    const keys = parseTokenKeys(stored, 'generated secret');
+    expect(keys.keys[keys.current]).toHaveLength(gen.PasswordLength);
+  });
+
+  it('SES configuration set sends BOUNCE, COMPLAINT, DELIVERY, REJECT and SEND to an SNS topic', () => {
+    const [setId] = only(full.statefulTemplate, 'AWS::SES::ConfigurationSet');
+    const [, dest] = only(full.statefulTemplate, 'AWS::SES::ConfigurationSetEventDestination');
+    expect(dest.Properties.ConfigurationSetName).toEqual({ Ref: setId });
+    expect(dest.Properties.EventDestination.Enabled).toBe(true);
+    expect([...dest.Properties.EventDestination.MatchingEventTypes].sort()).toEqual(['bounce', 'complaint', 'delivery', 'reject', 'send']);
+    const [topicId] = only(full.statefulTemplate, 'AWS::SNS::Topic');
+    expect(dest.Properties.EventDestination.SnsDestination.TopicARN).toEqual({ Ref: topicId });
+  });
+
+  it('with a domain: an identity with Easy DKIM and a custom MAIL FROM, and outputs for every DNS record incl. DMARC', () => {
+    const [, identity] = only(full.statefulTemplate, 'AWS::SES::EmailIdentity');
+    expect(identity.Properties).toMatchObject({
+      EmailIdentity: 'example.com',
+      DkimAttributes: { SigningEnabled: true },
+      DkimSigningAttributes: { NextSigningKeyLength: 'RSA_2048_BIT' },
+      MailFromAttributes: { MailFromDomain: 'mail.example.com' },
+    });
+    expect(identity.Properties.DkimSigningAttributes.DomainSigningPrivateKey).toBeUndefined(); // Easy DKIM, not BYODKIM
+    const outputs = full.statefulTemplate.findOutputs('*');
+    for (const i of [1, 2, 3]) {
+      expect(JSON.stringify(outputs[`DkimRecord${i}`]!.Value)).toContain(`DkimDNSTokenName${i}`);
+    }
+    expect(JSON.stringify(outputs.MailFromMxRecord!.Value)).toMatch(/mail\.example\.com MX 10 feedback-smtp\./);
+    expect(outputs.MailFromTxtRecord!.Value).toContain('v=spf1 include:amazonses.com');
+    expect(outputs.DmarcRecord!.Value).toMatch(/^_dmarc\.example\.com TXT "v=DMARC1; p=none;/);
+  });
+
+  it('without a domain: no identity resource and no DNS outputs', () => {
+    minimal.statefulTemplate.resourceCountIs('AWS::SES::EmailIdentity', 0);
+    const names = Object.keys(minimal.statefulTemplate.findOutputs('*'));
+    expect(names.filter((n) => /Dkim|MailFrom|Dmarc/.test(n))).toEqual([]);
+    expect(names).toEqual(expect.arrayContaining(['TableName', 'BucketName', 'TokenSecretArn', 'ConfigurationSetName']));
+  });
+});
+
+describe('stateless stack: functions', () => {
+  it('has the five functions, each ARM64 on Node.js 20 or later with X-Ray and source maps', () => {
+    const fns = full.statelessTemplate.findResources('AWS::Lambda::Function');
+    expect(Object.keys(fns)).toHaveLength(FUNCTION_IDS.length);
+    for (const id of FUNCTION_IDS) {
+      const p = functionProps(full.statelessTemplate, id);
+      expect(p.Architectures, id).toEqual(['arm64']);
+      const major = Number(/^nodejs(\d+)\.x$/.exec(p.Runtime)?.[1]);
+      expect(major, `${id} ${p.Runtime}`).toBeGreaterThanOrEqual(20);
+      expect(p.Handler, id).toBe('index.handler');
+      expect(p.TracingConfig, id).toEqual({ Mode: 'Active' });
+      expect(p.Environment.Variables.NODE_OPTIONS, id).toBe('--enable-source-maps');
+    }
+  });
+
+  it('functions that render or serve pages carry the templates at TEMPLATES_DIR=/var/task/templates; the worker does not', () => {
+    for (const id of ['Subscribers', 'Archive', 'Send'] as const) {
+      expect(functionProps(full.statelessTemplate, id).Environment.Variables.TEMPLATES_DIR, id).toBe('/var/task/templates');
+    }
+    expect(functionProps(full.statelessTemplate, 'Worker').Environment.Variables.TEMPLATES_DIR).toBeUndefined();
+  });
+
+  it('passes the settings from context to the functions', () => {
+    const send = functionProps(full.statelessTemplate, 'Send').Environment.Variables;
+    expect(send).toMatchObject({ SENDER: FULL_CONTEXT.sender, POSTAL_ADDRESS: FULL_CONTEXT.postalAddress, MAX_SEND_RATE: '50' });
+    expect(functionProps(full.statelessTemplate, 'Subscribers').Environment.Variables.ALLOWED_ORIGIN).toBe(FULL_CONTEXT.allowedOrigin);
+    expect(functionProps(minimal.statelessTemplate, 'Send').Environment.Variables.MAX_SEND_RATE).toBeUndefined();
+    expect(functionProps(minimal.statelessTemplate, 'Subscribers').Environment.Variables.ALLOWED_ORIGIN).toBeUndefined();
+  });
+});
+
+describe('stateless stack: HTTP API', () => {
+  const routes = (t: Template) =>
+    Object.values(t.findResources('AWS::ApiGatewayV2::Route') as Record<string, Resource>).map((r) => ({
+      key: r.Properties.RouteKey as string,
+      target: r.Properties.Target,
+    }));
+  const integrationFunction = (t: Template, target: unknown): string => {
+    const integrationId = (JSON.stringify(target).match(/"Ref":"([^"]+)"/) ?? [])[1]!;
+    const integration = t.findResources('AWS::ApiGatewayV2::Integration')[integrationId] as Resource;
+    return JSON.stringify(integration.Properties.IntegrationUri);
+  };
+
+  it('routes subscribe, confirm and unsubscribe to the subscribers function', () => {
+    const all = routes(full.statelessTemplate);
+    const subscribers = functionLogicalId(full.statelessTemplate, 'Subscribers');
+    for (const path of ['/subscribe', '/confirm', '/unsubscribe']) {
+      const route = all.find((r) => r.key.endsWith(` ${path}`));
+      expect(route, path).toBeDefined();
+      expect(integrationFunction(full.statelessTemplate, route!.target)).toContain(subscribers);
+    }
+    expect(SUBSCRIBER_PATHS).toEqual(expect.arrayContaining(['/subscribe', '/confirm', '/unsubscribe']));
+  });
+
+  it('routes GET /archive, GET /archive/feed.xml and GET /archive/{slug} to the archive function', () => {
+    const all = routes(full.statelessTemplate);
+    const archive = functionLogicalId(full.statelessTemplate, 'Archive');
+    for (const path of ['/archive', '/archive/feed.xml', '/archive/{slug}']) {
+      const route = all.find((r) => r.key === `GET ${path}`);
+      expect(route, path).toBeDefined();
+      expect(integrationFunction(full.statelessTemplate, route!.target)).toContain(archive);
+    }
+    const archiveKeys = all.filter((r) => r.key.includes('/archive')).map((r) => r.key.split(' ')[0]);
+    expect(new Set(archiveKeys)).toEqual(new Set(['GET', 'HEAD']));
+    expect(ARCHIVE_PATHS).toHaveLength(3);
+  });
+
+  it('the send function is not reachable from the API: no integration, no API Gateway permission, no function URL', () => {
+    const t = full.statelessTemplate;
+    const send = functionLogicalId(t, 'Send');
+    for (const [, integration] of Object.entries(t.findResources('AWS::ApiGatewayV2::Integration') as Record<string, Resource>)) {
+      expect(JSON.stringify(integration.Properties)).not.toContain(send);
+    }
+    const permissions = Object.values(t.findResources('AWS::Lambda::Permission') as Record<string, Resource>);
+    expect(permissions.filter((p) => JSON.stringify(p.Properties.FunctionName).includes(send))).toEqual([]);
+    t.resourceCountIs('AWS::Lambda::Url', 0);
+    // The operator CLI finds it by name.
+    expect(t.findOutputs('SendFunctionName').SendFunctionName!.Value).toEqual({ Ref: send });
+  });
+
+  it('throttles the stage with rate and burst from context', () => {
+    const [, stage] = only(full.statelessTemplate, 'AWS::ApiGatewayV2::Stage');
+    expect(stage.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 25, ThrottlingBurstLimit: 60 });
+    expect(stage.Properties.AccessLogSettings.DestinationArn).toBeDefined();
+    const [, defaults] = only(minimal.statelessTemplate, 'AWS::ApiGatewayV2::Stage');
+    expect(defaults.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
+  });
+
+  it('limits CORS to the allowed origin, and has no CORS at all without one', () => {
+    const [, api] = only(full.statelessTemplate, 'AWS::ApiGatewayV2::Api');
+    expect(api.Properties.CorsConfiguration.AllowOrigins).toEqual(['https://news.example.com']);
+    expect(api.Properties.CorsConfiguration.AllowCredentials).toBeFalsy();
+    const [, bare] = only(minimal.statelessTemplate, 'AWS::ApiGatewayV2::Api');
+    expect(bare.Properties.CorsConfiguration).toBeUndefined();
+  });
+});
+
+describe('stateless stack: send queue and worker', () => {
+  const queues = (t: Template) => t.findResources('AWS::SQS::Queue') as Record<string, Resource>;
+  const sendQueue = (t: Template) => {
+    const entries = Object.entries(queues(t)).filter(([, q]) => q.Properties.RedrivePolicy);
+    expect(entries).toHaveLength(1);
+    return entries[0]!;
+  };
+
+  it('has a DLQ with maxReceiveCount, and the worker is told the same count', () => {
+    const t = full.statelessTemplate;
+    const [, queue] = sendQueue(t);
+    const dlqId = queue.Properties.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0];
+    expect(queues(t)[dlqId]).toBeDefined();
+    expect(queue.Properties.RedrivePolicy.maxReceiveCount).toBe(MAX_RECEIVE_COUNT);
+    expect(functionProps(t, 'Worker').Environment.Variables.MAX_RECEIVE_COUNT).toBe(String(queue.Properties.RedrivePolicy.maxReceiveCount));
+  });
+
+  it('sets the visibility timeout to at least 6x the worker timeout', () => {
+    const [, queue] = sendQueue(full.statelessTemplate);
+    const workerTimeout = functionProps(full.statelessTemplate, 'Worker').Timeout as number;
+    expect(workerTimeout).toBeGreaterThan(0);
+    expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * workerTimeout);
+  });
+
+  it('enforces SSL on every queue (a Deny on aws:SecureTransport=false) and encrypts them', () => {
+    const t = full.statelessTemplate;
+    const policies = Object.values(t.findResources('AWS::SQS::QueuePolicy') as Record<string, Resource>);
+    for (const [id, q] of Object.entries(queues(t))) {
+      const own = policies.filter((p) => JSON.stringify(p.Properties.Queues) === JSON.stringify([{ Ref: id }]));
+      expect(own.some((p) => denyUnlessTls(p.Properties.PolicyDocument.Statement)), id).toBe(true);
+      expect(q.Properties.SqsManagedSseEnabled, id).toBe(true);
+    }
+  });
+
+  it('worker event source reports batch item failures and derives maxConcurrency from the send rate', () => {
+    const mapping = (app: SynthesizedApp) => {
+      const [, m] = only(app.statelessTemplate, 'AWS::Lambda::EventSourceMapping');
+      expect(m.Properties.FunctionName).toEqual({ Ref: functionLogicalId(app.statelessTemplate, 'Worker') });
+      expect(m.Properties.EventSourceArn['Fn::GetAtt'][0]).toBe(sendQueue(app.statelessTemplate)[0]);
+      expect(m.Properties.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+      return m.Properties;
+    };
+    const fromFull = mapping(full);
+    expect(fromFull.ScalingConfig.MaximumConcurrency).toBe(workerSizing(full.settings).maxConcurrency);
+    expect(fromFull.BatchSize).toBe(workerSizing(full.settings).batchSize);
+    // 50/s x 0.8 = 40/s needs 4 workers; the SES default of 14/s needs the event source's minimum of 2.
+    expect(fromFull.ScalingConfig.MaximumConcurrency).toBe(4);
+    expect(mapping(minimal).ScalingConfig.MaximumConcurrency).toBe(2);
+    expect(functionProps(full.statelessTemplate, 'Worker').Environment.Variables.WORKER_CONCURRENCY).toBe('4');
+  });
+});
+
+describe('stateless stack: alarms', () => {
+  const alarms = () => Object.values(full.statelessTemplate.findResources('AWS::CloudWatch::Alarm') as Record<string, Resource>).map((a) => a.Properties);
+
+  it('alarms on the send DLQ depth and on worker errors', () => {
+    const [, queue] = Object.entries(full.statelessTemplate.findResources('AWS::SQS::Queue') as Record<string, Resource>).find(
+      ([, q]) => q.Properties.RedrivePolicy,
+    )!;
+    const dlqId = queue.Properties.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0];
+    const dlq = alarms().find(
+      (a) => a.MetricName === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(a.Dimensions).includes(dlqId),
+    );
+    expect(dlq).toMatchObject({ Namespace: 'AWS/SQS', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    const worker = alarms().find((a) => a.Namespace === 'AWS/Lambda' && a.MetricName === 'Errors');
+    expect(JSON.stringify(worker?.Dimensions)).toContain(functionLogicalId(full.statelessTemplate, 'Worker'));
+  });
+
+  it('alarms on the SES bounce rate and on a complaint rate of 0.1%', () => {
+    const bounce = alarms().find((a) => a.MetricName === 'Reputation.BounceRate');
+    expect(bounce).toMatchObject({ Namespace: 'AWS/SES', ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect(bounce!.Threshold).toBeLessThanOrEqual(0.05);
+    const complaint = alarms().find((a) => a.MetricName === 'Reputation.ComplaintRate');
+    expect(complaint).toMatchObject({ Namespace: 'AWS/SES', Threshold: 0.001, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+  });
+
+  it('every alarm notifies the alarm topic, which mails alarmEmail when given', () => {
+    const [topicId] = only(full.statelessTemplate, 'AWS::SNS::Topic');
+    for (const a of alarms()) expect(a.AlarmActions).toEqual([{ Ref: topicId }]);
+    full.statelessTemplate.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    minimal.statelessTemplate.resourcePropertiesCountIs('AWS::SNS::Subscription', { Protocol: 'email' }, 0);
+  });
+});
+
+describe('least privilege', () => {
+  const EXPECTED: Record<FunctionId, string[]> = {
+    Subscribers: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', 'ses:SendEmail'],
+    Archive: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 's3:GetObject', 's3:ListBucket'],
+    Send: [
+      'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem',
+      's3:GetObject', 's3:ListBucket', 's3:PutObject', 'secretsmanager:GetSecretValue', 'ses:SendEmail', 'sqs:SendMessage',
+    ],
+    // sqs:Receive/Delete/ChangeVisibility/GetQueueAttributes are what Lambda's event source mapping needs.
+    Worker: [
+      'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 's3:GetObject',
+      's3:ListBucket', 'secretsmanager:GetSecretValue', 'ses:SendEmail', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage',
+      'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
+    ],
+    // sqs:SendMessage is the on-failure destination for events that exhausted Lambda's async retries.
+    SesEvents: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+  };
+  // Every function writes its own log group and sends X-Ray traces.
+  const BASE = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
+
+  it('each function gets exactly the actions its code calls (ses:GetAccount only when the send rate is not fixed)', () => {
+    for (const id of FUNCTION_IDS) {
+      expect(roleActions(full.statelessTemplate, id), id).toEqual([...EXPECTED[id], ...BASE].sort());
+      const withQuota = id === 'Send' || id === 'Worker' ? ['ses:GetAccount'] : [];
+      expect(roleActions(minimal.statelessTemplate, id), `${id} (minimal)`).toEqual([...EXPECTED[id], ...BASE, ...withQuota].sort());
+    }
+  });
+
+  it('the archive function only reads: no write action of any service', () => {
+    for (const app of [full, minimal]) {
+      const actions = roleActions(app.statelessTemplate, 'Archive').filter((a) => !BASE.includes(a));
+      expect(actions.filter((a) => /:(Put|Update|Delete|BatchWrite|Write|Send|Create|Scan)/.test(a))).toEqual([]);
+    }
+  });
+
+  it('no Allow statement anywhere grants a wildcard action (wildcards only in Deny-without-TLS statements)', () => {
+    for (const t of allTemplates()) {
+      const json = t.toJSON() as { Resources: Record<string, Resource> };
+      const statements: Statement[] = [];
+      const collect = (node: unknown): void => {
+        if (Array.isArray(node)) node.forEach(collect);
+        else if (node && typeof node === 'object') {
+          const o = node as Record<string, unknown>;
+          if ('Effect' in o && 'Action' in o) statements.push(o as unknown as Statement);
+          else Object.values(o).forEach(collect);
+        }
+      };
+      collect(json.Resources);
+      expect(statements.length).toBeGreaterThan(0);
+      for (const s of statements) {
+        const wildcard = actionsOf(s).filter((a) => a.includes('*'));
+        if (s.Effect === 'Allow') expect(wildcard, JSON.stringify(s)).toEqual([]);
+        else if (wildcard.length) expect(JSON.stringify(s.Condition), JSON.stringify(s)).toMatch(/aws:SecureTransport|s3:TlsVersion/);
+      }
+    }
+  });
+
+  it('ses:SendEmail is scoped to the sending identities and the configuration set, never "*"', () => {
+    const cases = [
+      { app: full, identities: ['example.com', 'news@example.com'] },
+      { app: minimal, identities: ['example.org', 'news@example.org'] },
+    ];
+    for (const { app, identities } of cases) {
+      for (const id of ['Subscribers', 'Send', 'Worker'] as const) {
+        const statements = statementsFor(app.statelessTemplate, id, 'ses:SendEmail');
+        expect(statements, id).toHaveLength(1);
+        const resources = resourcesOf(statements[0]!).map((r) => JSON.stringify(r));
+        expect(resources).not.toContain('"*"');
+        const named = resources.map((r) => /:identity\/([^"]+)"/.exec(r)?.[1]).filter(Boolean);
+        expect(named.sort(), id).toEqual(identities);
+        const sets = resources.filter((r) => r.includes(':configuration-set/'));
+        expect(sets, id).toHaveLength(1);
+        // The stateful stack's configuration set, imported by name.
+        expect(sets[0]).toMatch(/ExportsOutputRefConfigurationSet/);
+        expect(resources, id).toHaveLength(identities.length + 1);
+      }
+      for (const id of ['Archive', 'SesEvents'] as const) expect(statementsFor(app.statelessTemplate, id, 'ses:SendEmail'), id).toEqual([]);
+    }
+  });
+
+  it('"*" resources appear only for the account-level X-Ray and ses:GetAccount calls', () => {
+    for (const app of [full, minimal]) {
+      for (const id of FUNCTION_IDS) {
+        for (const s of roleStatements(app.statelessTemplate, id)) {
+          if (resourcesOf(s).includes('*')) {
+            expect(actionsOf(s).every((a) => a.startsWith('xray:') || a === 'ses:GetAccount'), `${id}: ${JSON.stringify(s)}`).toBe(true);
+          }
+        }
+      }
+    }
+  });
+
+  it('table access names the table and its confirmed index, not index/*; Scan only the table', () => {
+    for (const id of FUNCTION_IDS) {
+      for (const s of roleStatements(full.statelessTemplate, id).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')))) {
+        const resources = JSON.stringify(s.Resource);
+        expect(resources).not.toContain('index/*');
+        if (actionsOf(s).includes('dynamodb:Scan')) expect(resources).not.toContain('/index/');
+        else expect(resources).toContain(`/index/${CONFIRMED_INDEX}`);
+      }
+    }
+  });
+
+  it('roles use no managed policies (AWSLambdaBasicExecutionRole would allow every log group)', () => {
+    for (const role of Object.values(full.statelessTemplate.findResources('AWS::IAM::Role') as Record<string, Resource>)) {
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('cdk-nag (AwsSolutions)', () => {
+  it('reports zero unacknowledged findings for either configuration', () => {
+    for (const app of [full, minimal]) {
+      const report = new AwsSolutionsChecks(app.app).validateScope(app.app);
+      expect(report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+      expect(report.success).toBe(true);
+    }
+  });
+
+  it('every acknowledgement names an AwsSolutions rule and carries a written reason', () => {
+    const acks: Array<{ path: string; id: string; reason: unknown }> = [];
+    for (const c of full.app.node.findAll()) {
+      for (const entry of c.node.metadata) {
+        if (entry.type !== 'aws:cdk:acknowledged-rules') continue;
+        for (const [id, reason] of Object.entries(entry.data as Record<string, unknown>)) acks.push({ path: c.node.path, id, reason });
+      }
+    }
+    expect(acks.length).toBeGreaterThan(0);
+    for (const ack of acks) {
+      expect(ack.id, ack.path).toMatch(/AwsSolutions-[A-Z]+\d+/);
+      expect(typeof ack.reason, `${ack.path} ${ack.id}`).toBe('string');
+      // A sentence, not a placeholder: at least a few words.
+      expect((ack.reason as string).trim().split(/\s+/).length, `${ack.path} ${ack.id}`).toBeGreaterThanOrEqual(8);
+    }
+  });
+
+  it('the check can fail: an unacknowledged bucket without SSL enforcement is reported', () => {
+    // Its own app: a throwaway stack in FULL would change what the other tests see.
+    const probe = synthesizeProbe();
+    const report = new AwsSolutionsChecks(probe).validateScope(probe);
+    expect(report.violations.map((v) => v.ruleName)).toEqual(expect.arrayContaining(['AwsSolutions-S10']));
+  });
+});
+
+function synthesizeProbe(): App {
+  const app = new App();
+  new s3.Bucket(new Stack(app, 'Probe'), 'Plain');
+  return app;
+}
