@@ -14,7 +14,7 @@
  *
  * Entry point only: importing this module runs it, so nothing here is exported (the steps live in seed.ts).
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
 import type { CampaignAccounting } from '../core/model.ts';
 import { accountingComplete, importDemoSubscribers, SEED_ISSUE_FILE, sendSeedIssue, type DemoImport, type SeedSend } from './seed.ts';
 import type { LocalStack, LocalStackOptions } from './stack.ts';
@@ -42,7 +42,8 @@ Environment:
   PUBLIC_BASE_URL  base of the links in emails (default: the HTTP API's own URL)
   POSTAL_ADDRESS   postal address in the email footer (default: a placeholder address)
 
-Exit codes: 0 OK, 1 failed (accounting does not add up, stack could not start), 2 bad arguments or environment.
+Exit codes: 0 OK, 1 failed (accounting does not add up, stack could not start), 2 bad arguments or environment
+(a bad port, an unusable DATA_DIR, a PUBLIC_BASE_URL that is not http(s)).
 `;
 
 class UsageError extends Error {
@@ -65,6 +66,18 @@ function portFromEnv(name: string): number | undefined {
   const n = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || !Number.isInteger(n) || n > 65535) throw new UsageError(`${name}=${raw} is not a port number (0-65535)`);
   return n;
+}
+
+/** DATA_DIR (default .data), created when missing; refused when it cannot be a writable directory. */
+function dataDirFromEnv(): string {
+  const dir = dataDirFrom();
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+  } catch (err) {
+    throw new UsageError(`DATA_DIR=${dir} is not a writable directory (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return dir;
 }
 
 function publicBaseUrlFromEnv(): string | undefined {
@@ -122,7 +135,7 @@ async function main(): Promise<number> {
       ...(port !== undefined ? { port } : {}),
       ...(sesPort !== undefined ? { sesPort } : {}),
       ...(dynamoPort !== undefined ? { dynamoPort } : {}),
-      dataDir: dataDirFrom(),
+      dataDir: dataDirFromEnv(),
       ...(process.env.SENDER ? { sender: process.env.SENDER } : {}),
       ...(publicBaseUrl ? { publicBaseUrl } : {}),
     };

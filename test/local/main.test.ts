@@ -5,7 +5,7 @@
  * up, and a second run's empty store is what "sends nothing new" means.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -181,11 +181,16 @@ describe('npm start: usage', () => {
     expect(r.stdout).toMatch(/DATA_DIR/);
   });
 
-  it('refuses a bad port or an unknown argument with one line and exit 2', SLOW, async () => {
+  it('refuses a bad port, an unusable DATA_DIR or an unknown argument with one line and exit 2', SLOW, async () => {
     const badPort = await runToEnd(['--once'], { DATA_DIR: freshDataDir(), PORT: 'eighty' });
     expect(badPort.code).toBe(2);
     expect(badPort.stderr).toBe('npm start: PORT=eighty is not a port number (0-65535)\n');
     expect(badPort.stdout).toBe('');
+    const file = join(freshDataDir(), 'not-a-dir');
+    writeFileSync(file, '');
+    const badDir = await runToEnd(['--once'], { DATA_DIR: file });
+    expect(badDir.code).toBe(2);
+    expect(badDir.stderr).toMatch(/^npm start: DATA_DIR=.*not-a-dir is not a writable directory \(\w+\)\n$/);
     const badArg = await runToEnd(['--twice'], { DATA_DIR: freshDataDir() });
     expect(badArg.code).toBe(2);
     expect(badArg.stderr.trim().split('\n')).toHaveLength(1);
