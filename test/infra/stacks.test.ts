@@ -4,7 +4,7 @@
  * every test: FULL (every setting given) and MINIMAL (no domain, no CORS origin, no fixed send rate).
  */
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONFIRMED_INDEX, TTL_ATTRIBUTE, tableDefinition } from '../../lambdas/adapters/dynamodb/table.ts';
@@ -36,6 +36,18 @@ const denyUnlessTls = (statements: Statement[]) =>
     (s) => s.Effect === 'Deny' && JSON.stringify(s.Condition) === JSON.stringify({ Bool: { 'aws:SecureTransport': 'false' } }),
   );
 const allTemplates = () => [full.statefulTemplate, full.statelessTemplate, minimal.statefulTemplate, minimal.statelessTemplate];
+
+describe('the app', () => {
+  it('synthesizes both configurations without a warning or error annotation (no deprecated API, no missing flag)', () => {
+    for (const app of [full, minimal]) {
+      for (const stack of [app.stateful, app.stateless]) {
+        const a = Annotations.fromStack(stack);
+        const found = [...a.findWarning('*', Match.anyValue()), ...a.findError('*', Match.anyValue())];
+        expect(found.map((m) => `${m.id}: ${String(m.entry.data).slice(0, 160)}`), stack.stackName).toEqual([]);
+      }
+    }
+  });
+});
 
 describe('stateful stack', () => {
   it('DynamoDB table: on demand, point-in-time recovery, TTL attribute, the confirmed GSI, retained', () => {

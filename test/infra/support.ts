@@ -6,8 +6,11 @@
  * change a template's properties, only the asset hashes, and it keeps each synthesis to seconds. The real bundles
  * are built and checked by synth.test.ts, which runs `cdk synth` itself.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { REPO_ROOT } from '../../infra/bundling.ts';
 import { buildNewsletterApp, type NewsletterStacks } from '../../infra/newsletter-app.ts';
 import type { ContextKey } from '../../infra/settings.ts';
 
@@ -35,8 +38,11 @@ export interface SynthesizedApp extends NewsletterStacks {
   statelessTemplate: Template;
 }
 
+/** The context cdk.json gives every `cdk` command (feature flags), so the tests build what the CLI builds. */
+export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')).context ?? {};
+
 export function synthesize(context: Partial<Record<ContextKey, string>>): SynthesizedApp {
-  const app = new App({ context: { ...context, 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ context: { ...CDK_JSON_CONTEXT, ...context, 'aws:cdk:bundling-stacks': [] } });
   const stacks = buildNewsletterApp(app);
   return {
     app,
