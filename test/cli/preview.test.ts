@@ -30,7 +30,8 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('newsletter preview', () => {
+// Each run is a fresh Node process plus Chromium: slow on a busy machine, so allow for it.
+describe('newsletter preview', { timeout: 120_000 }, () => {
   it('writes the HTML and 375 px and 800 px screenshots', () => {
     const r = newsletter({}, 'preview', SEED_ISSUE, '--out', 'shots');
     expect(r.code).toBe(EXIT.OK);

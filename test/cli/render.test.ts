@@ -35,7 +35,7 @@ beforeAll(() => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('newsletter render', () => {
+describe('newsletter render', { timeout: 120_000 }, () => {
   it('writes index.html, index.txt and meta.json with preview values, prints warnings, exits 0', () => {
     const r = newsletter('render', SEED_ISSUE, '--out', 'out/031');
     expect(r.code).toBe(EXIT.OK);

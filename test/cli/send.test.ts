@@ -48,7 +48,7 @@ afterAll(async () => {
 
 const env = () => ({ DATA_DIR: join(dir, 'data') });
 
-describe('newsletter send / status / resume', () => {
+describe('newsletter send / status / resume', { timeout: 120_000 }, () => {
   it('send --dry-run --json prints the plan and records nothing', async () => {
     const r = await newsletter(env(), 'send', 'issue.md', '--dry-run', '--json');
     expect(r.stderr).toBe('');
