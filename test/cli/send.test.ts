@@ -161,6 +161,13 @@ describe('newsletter send / status / resume', { timeout: 120_000 }, () => {
     const again = await newsletter(env(), 'subscribers', 'delete', 'a@example.com');
     expect(again.code).toBe(EXIT.NOT_FOUND);
     expect(again.stderr.trim().split('\n')).toEqual(['newsletter: no subscriber a@example.com']);
+
+    // A campaign still sending may hold the address in a queued batch: the command says to run it again later.
+    await sending.campaigns.start({ campaignId: 'in-flight', slug: 'in-flight', subject: 'In flight', audience: 2, now: new Date() });
+    const inFlight = await newsletter(env(), 'subscribers', 'delete', 'b@example.com', '--json');
+    expect(inFlight.code).toBe(EXIT.OK);
+    expect(JSON.parse(inFlight.stdout)).toMatchObject({ email: 'b@example.com', deleted: true, sending: ['in-flight'] });
+    expect(inFlight.stderr).toMatch(/^newsletter: campaign in-flight is still sending: run `newsletter subscribers delete b@example\.com` again once it has finished$/m);
   });
 
   it("the CLI's local send function name is the local stack's", () => {
