@@ -166,7 +166,8 @@ export class StatelessStack extends Stack {
       .readsBucket(bucket)
       .readsTokenKeys(props.tokenSecret)
       .sendsEmail(sendsEmail)
-      // On the last receive the worker parks what it could not try instead of letting SQS drop it in the DLQ.
+      // On its last receive the worker parks the recipients it could not try (so `resume` finds them) before SQS
+      // moves the message to the DLQ: it must know the queue's maxReceiveCount.
       .withEnvironment({ ...common, ...rateEnv, MAX_RECEIVE_COUNT: String(MAX_RECEIVE_COUNT) });
     readsRate(worker);
     worker.addEventSource(
@@ -222,7 +223,7 @@ export class StatelessStack extends Stack {
       return a;
     };
     alarm('SendDlqDepth', {
-      alarmDescription: 'Recipient batches failed 5 times and reached the DLQ: inspect and redrive',
+      alarmDescription: `Recipient batches failed ${MAX_RECEIVE_COUNT} times and reached the DLQ: inspect and redrive`,
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
