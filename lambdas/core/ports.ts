@@ -54,6 +54,12 @@ export interface SubscriberRepository {
     ttlSeconds: number;
     resendAfterSeconds: number;
   }): Promise<{ outcome: 'created' | 'refreshed' | 'ignored'; mayResend: boolean }>;
+  /**
+   * Give back the resend slot that `upsertPending` took at `sentAt`, because the confirmation email could not be
+   * sent: the reader's retry may send at once instead of waiting out the window. Conditional on the slot still
+   * being the one taken at `sentAt`, so it never undoes a later request's slot. No-op otherwise.
+   */
+  releaseConfirmation(email: string, sentAt: Date): Promise<void>;
   /** pending → confirmed. Idempotent: a confirmed subscriber gives `unchanged`. */
   confirm(email: string, now: Date): Promise<SubscriberWriteOutcome>;
   /** pending|confirmed → unsubscribed. Idempotent. */

@@ -61,6 +61,17 @@ export function subscriberRepositoryContract(target: () => ContractTarget): void
       expect(await pending('old@example.com')).toEqual({ outcome: 'created', mayResend: true });
     });
 
+    it('releases a resend slot only while it is still the one taken at that time', async () => {
+      await pending('slot@example.com');
+      await repo.releaseConfirmation('slot@example.com', new Date(T0.getTime() - 1000));
+      expect((await repo.get('slot@example.com'))?.confirmationSentAt).toBe(T0.toISOString());
+      await repo.releaseConfirmation('slot@example.com', T0);
+      expect((await repo.get('slot@example.com'))?.confirmationSentAt).toBeUndefined();
+      expect(await pending('slot@example.com')).toEqual({ outcome: 'refreshed', mayResend: true });
+      await repo.releaseConfirmation('nobody@example.com', T0);
+      expect(await repo.get('nobody@example.com')).toBeUndefined();
+    });
+
     it('lets exactly one of 20 concurrent requests send the confirmation email', async () => {
       const results = await Promise.all(Array.from({ length: 20 }, () => pending('race@example.com')));
       expect(results.filter((r) => r.mayResend)).toHaveLength(1);

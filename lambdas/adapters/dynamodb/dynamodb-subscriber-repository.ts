@@ -148,6 +148,22 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
     return { outcome: 'ignored' as const, mayResend: false };
   }
 
+  async releaseConfirmation(email: string, sentAt: Date): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.subscriber(email),
+          ConditionExpression: 'confirmationSentAt = :sentAt',
+          UpdateExpression: 'REMOVE confirmationSentAt',
+          ExpressionAttributeValues: { ':sentAt': sentAt.toISOString() },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
   /** Run a conditional update; on a failed condition, report what is there instead. */
   private async transition(email: string, update: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'Key'>): Promise<SubscriberWriteOutcome> {
     try {

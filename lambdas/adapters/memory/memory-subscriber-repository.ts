@@ -51,6 +51,11 @@ export class MemorySubscriberRepository implements SubscriberRepository {
     return { outcome: 'refreshed' as const, mayResend };
   }
 
+  async releaseConfirmation(email: string, sentAt: Date): Promise<void> {
+    const current = this.items.get(email);
+    if (current?.confirmationSentAt === sentAt.toISOString()) delete current.confirmationSentAt;
+  }
+
   private change(email: string, now: Date, allowed: (s: Subscriber) => boolean, apply: (s: Subscriber) => void): SubscriberWriteOutcome {
     const s = this.live(email, now);
     if (!s) return { kind: 'not-found' };

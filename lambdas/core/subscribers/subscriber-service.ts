@@ -73,13 +73,19 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
         ...(request.name ? { name: request.name } : {}),
         confirmUrl,
       });
-      await mailer.send({
-        from: deps.sender,
-        to: request.email,
-        ...content,
-        tags: { type: 'confirmation' },
-        ...(deps.configurationSet ? { configurationSet: deps.configurationSet } : {}),
-      });
+      try {
+        await mailer.send({
+          from: deps.sender,
+          to: request.email,
+          ...content,
+          tags: { type: 'confirmation' },
+          ...(deps.configurationSet ? { configurationSet: deps.configurationSet } : {}),
+        });
+      } catch (err) {
+        // The reader sees an error and will retry: the slot taken above must not lock them out for 10 minutes.
+        await repo.releaseConfirmation(request.email, now).catch(() => undefined);
+        throw err;
+      }
       return { kind: 'accepted', stored: outcome, emailSent: true };
     },
 

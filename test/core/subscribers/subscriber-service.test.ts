@@ -69,4 +69,13 @@ describe('subscriber service', () => {
     const { service, request } = setup(true);
     await expect(service.subscribe(request('a@example.com'))).rejects.toMatchObject({ name: 'TooManyRequestsException' });
   });
+
+  it('gives the resend slot back when the confirmation email fails, so an immediate retry sends it', async () => {
+    const failing = setup(true);
+    await expect(failing.service.subscribe(failing.request('a@example.com'))).rejects.toThrow();
+    expect((await failing.repo.get('a@example.com'))?.confirmationSentAt).toBeUndefined();
+    expect(await failing.repo.upsertPending({
+      email: 'a@example.com', source: 'form', now: failing.clock.now(), ttlSeconds: 3600, resendAfterSeconds: 600,
+    })).toMatchObject({ mayResend: true });
+  });
 });
