@@ -105,4 +105,30 @@ describe('sendSeedIssue', () => {
     expect(recipients).toHaveLength(DEMO_COUNT);
     expect(new Set(recipients).size).toBe(DEMO_COUNT);
   });
+
+  it('resumes a send whose queued messages were lost (the stack stopped mid-send), and emails nobody twice', async () => {
+    // Prepare: the first run's queue drops every message, as the in-memory queue does when the process stops.
+    const s = await startStack();
+    await importDemoSubscribers(s.deps.subscribers);
+    const lost = attachSendingToStack(s, { maxSendRate: 1000, sendQueue: { sendBatch: async () => ({ failedIds: [] }) } });
+    const first = await sendSeedIssue(lost, SEED);
+    await lost.stop();
+    expect(first.accounting).toMatchObject({ audience: DEMO_COUNT, sent: 0, queued: DEMO_COUNT });
+    expect(accountingComplete(first.accounting)).toBe(false);
+
+    // Act: the next run, with a working queue.
+    sending = attachSendingToStack(s, { maxSendRate: 1000 });
+    const second = await sendSeedIssue(sending, SEED);
+
+    // Assess
+    expect(second).toMatchObject({ created: false, resumed: true });
+    expect(second.accounting).toMatchObject({ audience: DEMO_COUNT, sent: DEMO_COUNT, queued: 0 });
+    expect(accountingComplete(second.accounting)).toBe(true);
+    const recipients = (await storedEmails(s.urls.sesEndpoint)).flatMap((e) => e.destination.to);
+    expect(recipients).toHaveLength(DEMO_COUNT);
+    expect(new Set(recipients).size).toBe(DEMO_COUNT);
+    // A third run has nothing left to do.
+    expect(await sendSeedIssue(sending, SEED)).toMatchObject({ created: false, resumed: false });
+    expect(await storedEmails(s.urls.sesEndpoint)).toHaveLength(DEMO_COUNT);
+  });
 });
