@@ -134,7 +134,8 @@ export class StatelessStack extends Stack {
     })
       .readsTable(props.table)
       .readsBucket(bucket)
-      .withEnvironment(common);
+      // The sender's display name titles the archive pages and the feed.
+      .withEnvironment({ ...common, SENDER: settings.sender });
 
     // Not behind the API: the operator invokes it with IAM (npx newsletter send <issue.md> --aws).
     const send = new NewsletterFunction(this, 'Send', {

@@ -15,6 +15,7 @@ import { HttpError, parseForm, wantsJson } from './http/body.ts';
 import { html, json, type HttpResult } from './http/responses.ts';
 import { route, type Routes } from './http/router.ts';
 import { createConfirmationRenderer, createPageRenderer, type PageName } from './http/templates.ts';
+import { displayName } from '../core/subscribers/email.ts';
 
 export interface SubscribersHandlerDeps {
   service: SubscriberService;
@@ -148,11 +149,7 @@ export interface SubscribersAppOptions extends Omit<SubscriberServiceDeps, 'rend
   logError?: SubscribersHandlerDeps['logError'];
 }
 
-/** `Akira's ML News <news@example.com>` → `Akira's ML News`. */
-export function displayName(sender: string): string {
-  const m = /^\s*"?([^"<]*?)"?\s*<[^>]+>\s*$/.exec(sender);
-  return m?.[1]?.trim() || 'our newsletter';
-}
+export { displayName };
 
 /** Wire the service, the templates and the routes into one handler. */
 export function buildSubscribersHandler(options: SubscribersAppOptions): HttpHandler {

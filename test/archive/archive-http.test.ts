@@ -93,6 +93,9 @@ describe('GET /archive', () => {
     expect(res.body).toContain(title.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;'));
     expect(res.body).toContain('<p class="brand">Akira&#x27;s ML News</p>');
     expect(res.body).toContain('href="/subscribe"');
+    // The archive is public: indexable, and it announces its feed (the form pages stay noindex).
+    expect(res.body).toContain('<link rel="alternate" type="application/atom+xml" title="Akira&#x27;s ML News" href="/archive/feed.xml">');
+    expect(res.body).not.toContain('noindex');
     expectNoPersonalData(res.body);
   });
 });
@@ -137,6 +140,7 @@ describe('GET /archive/<slug>', () => {
     expect(unknown.status).toBe(404);
     expect(unknown.type).toMatch(/^text\/html/);
     expect(unknown.body).toContain('Issue not found');
+    expect(unknown.body).toContain('<meta name="robots" content="noindex">');
     for (const bad of ['/archive/..%2F..%2Fetc%2Fpasswd', '/archive/a%2Fb', '/archive/%E0%A4%A', '/archive/-x', '/archive/a/b', `/archive/${'x'.repeat(300)}`, '/archive/%00']) {
       const res = await get(bad);
       expect(res.status, bad).toBe(400);

@@ -156,6 +156,7 @@ describe('stateless stack: functions', () => {
     const send = functionProps(full.statelessTemplate, 'Send').Environment.Variables;
     expect(send).toMatchObject({ SENDER: FULL_CONTEXT.sender, POSTAL_ADDRESS: FULL_CONTEXT.postalAddress, MAX_SEND_RATE: '50' });
     expect(functionProps(full.statelessTemplate, 'Subscribers').Environment.Variables.ALLOWED_ORIGIN).toBe(FULL_CONTEXT.allowedOrigin);
+    expect(functionProps(full.statelessTemplate, 'Archive').Environment.Variables.SENDER).toBe(FULL_CONTEXT.sender);
     expect(functionProps(minimal.statelessTemplate, 'Send').Environment.Variables.MAX_SEND_RATE).toBeUndefined();
     expect(functionProps(minimal.statelessTemplate, 'Subscribers').Environment.Variables.ALLOWED_ORIGIN).toBeUndefined();
   });

@@ -52,3 +52,9 @@ export function normalizeEmail(raw: unknown): EmailCheck {
   if (email.length > MAX_EMAIL_LENGTH) return { ok: false, reason: 'The email address is too long.' };
   return { ok: true, email };
 }
+
+/** The display name of a sender address: `Akira's ML News <news@example.com>` → `Akira's ML News`. */
+export function displayName(sender: string): string {
+  const m = /^\s*"?([^"<]*?)"?\s*<[^>]+>\s*$/.exec(sender);
+  return m?.[1]?.trim() || 'our newsletter';
+}
