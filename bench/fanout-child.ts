@@ -4,7 +4,7 @@
  * Prints one JSON line: peak RSS (the whole invocation, as Lambda's "Max Memory Used"), RSS sampled during the
  * fan-out, and timings.
  *
- * Usage: node --import tsx bench/fanout-child.ts '<json FanoutChildInput>'
+ * Usage: node --expose-gc --import tsx bench/fanout-child.ts '<json FanoutChildInput>'
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +33,8 @@ export interface FanoutChildOutput {
   fanoutSampledPeakRssMb: number;
   /** RSS after loading and wiring, before the invocation, MB. */
   baselineRssMb: number;
+  /** V8 heap in use after the invocation and a full GC, MB: flat across sizes when nothing is kept per recipient. */
+  heapAfterGcMb: number;
   renderSeconds: number;
   /** The invocation without the render: campaign creation, paging, enqueueing, cursor saves. */
   fanoutSeconds: number;
@@ -83,12 +85,15 @@ const t0 = performance.now();
 const result = await sending.invokeSend({ issue: { markdown }, mode: 'send' });
 const seconds = (performance.now() - t0) / 1000;
 if (result.status !== 'complete') throw new Error(`fan-out ended ${result.status}`);
+const peakRssMb = process.resourceUsage().maxRSS / 1024;
+(globalThis as { gc?: () => void }).gc?.();
 const out: FanoutChildOutput = {
   enqueued: result.campaign.enqueued,
   messages,
   messageBytes: messages ? bytes / messages : 0,
   sendBatchCalls,
-  peakRssMb: process.resourceUsage().maxRSS / 1024,
+  peakRssMb,
+  heapAfterGcMb: process.memoryUsage().heapUsed / MB,
   fanoutSampledPeakRssMb: sampledPeak / MB,
   baselineRssMb,
   renderSeconds,

@@ -29,7 +29,7 @@ export interface FanoutBenchResult {
 
 function runChild(input: FanoutChildInput): Promise<FanoutChildOutput> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/fanout-child.ts'), JSON.stringify(input)], {
+    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join(ROOT, 'bench/fanout-child.ts'), JSON.stringify(input)], {
       cwd: ROOT,
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -74,7 +74,7 @@ export async function runFanoutBench({
       peakRssMb100k: round(b.peakRssMb),
       enqueueRecipientsPerSec: round(b.enqueued / b.fanoutSeconds, 0),
       growth: round(b.peakRssMb / a.peakRssMb, 3),
-      runs: runs.map((r) => ({ ...r, peakRssMb: round(r.peakRssMb), fanoutSampledPeakRssMb: round(r.fanoutSampledPeakRssMb), baselineRssMb: round(r.baselineRssMb), renderSeconds: round(r.renderSeconds, 3), fanoutSeconds: round(r.fanoutSeconds, 3) })),
+      runs: runs.map((r) => ({ ...r, peakRssMb: round(r.peakRssMb), fanoutSampledPeakRssMb: round(r.fanoutSampledPeakRssMb), heapAfterGcMb: round(r.heapAfterGcMb), baselineRssMb: round(r.baselineRssMb), renderSeconds: round(r.renderSeconds, 3), fanoutSeconds: round(r.fanoutSeconds, 3) })),
       seedSeconds: round(seedSeconds),
       small,
       large,

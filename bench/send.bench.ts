@@ -46,11 +46,12 @@ const round = (n: number, digits = 2) => Number(n.toFixed(digits));
 export interface SendBenchResult {
   pipelineEmailsPerSec: number;
   rawSesEmailsPerSec: number;
+  /** Median of the repetitions' pipeline/raw ratios (each pair run back to back). */
   ratio: number;
   ddbWritesPerRecipient: number;
   ddbReadsPerRecipient: number;
-  /** Every repetition, in the order run. */
-  runs: { pipeline: number[]; raw: number[] };
+  /** Every repetition, in the order run, and each repetition's pipeline/raw. */
+  runs: { pipeline: number[]; raw: number[]; ratios: number[] };
   recipients: number;
   /** SendEmail calls in flight at most, in both modes. */
   concurrency: number;
@@ -196,15 +197,16 @@ export async function runSendBench(opts: SendBenchOptions): Promise<SendBenchRes
     const ev = meter.snapshot();
 
     const perRecipient = (n: number) => round(n / opts.recipients, 4);
-    const pipeline = median(runs.pipeline);
-    const raw = median(runs.raw);
+    // The ratio of each repetition's adjacent pair, then their median: load that changes during the run (a shared
+    // machine) moves both sides of a pair together, but not two medians taken at different times.
+    const ratios = runs.pipeline.map((p, i) => p / runs.raw[i]!);
     return {
-      pipelineEmailsPerSec: round(pipeline, 1),
-      rawSesEmailsPerSec: round(raw, 1),
-      ratio: round(pipeline / raw, 3),
+      pipelineEmailsPerSec: round(median(runs.pipeline), 1),
+      rawSesEmailsPerSec: round(median(runs.raw), 1),
+      ratio: round(median(ratios), 3),
       ddbWritesPerRecipient: perRecipient(ddb.writeUnits),
       ddbReadsPerRecipient: perRecipient(ddb.readUnits),
-      runs: { pipeline: runs.pipeline.map((x) => round(x, 1)), raw: runs.raw.map((x) => round(x, 1)) },
+      runs: { pipeline: runs.pipeline.map((x) => round(x, 1)), raw: runs.raw.map((x) => round(x, 1)), ratios: ratios.map((x) => round(x, 3)) },
       recipients: opts.recipients,
       concurrency,
       ddbCallsPerRecipient: Object.fromEntries(Object.entries(ddb.calls).map(([k, v]) => [k, perRecipient(v)])),
