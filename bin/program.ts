@@ -160,7 +160,7 @@ ${LOCAL_OR_AWS}${SEND_AWS}
     .argument('[campaign]', 'campaign id (the issue slug); without it, every campaign one per line')
     .option('--json', 'print JSON')
     .option('--aws', 'read the deployed table (TABLE_NAME) instead of the local stack')
-    .addHelpText('after', `${examples('newsletter status', 'newsletter status 031-akira-ml-news --json')}
+    .addHelpText('after', `${examples('newsletter status', 'newsletter status issue-31 --json')}
 Exit 4 for an unknown campaign; exit 1 when the accounting does not add up.
 ${LOCAL_OR_AWS}
   With --aws: default SDK credentials and region; TABLE_NAME from the stack outputs.
@@ -173,7 +173,7 @@ ${LOCAL_OR_AWS}
     .argument('<campaign>', 'campaign id (the issue slug)')
     .option('--json', 'print one JSON object, no progress bar')
     .option('--aws', 'invoke the deployed send function instead of the local stack')
-    .addHelpText('after', `${examples('newsletter resume 031-akira-ml-news')}
+    .addHelpText('after', `${examples('newsletter resume issue-31')}
 Exit 4 for an unknown campaign; exit 5 when it is paused again (e.g. SES sending still paused).
 ${LOCAL_OR_AWS}${SEND_AWS}
 `)

@@ -16,7 +16,7 @@ let stack: LocalStack;
 let dataDir: string;
 let work: string;
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(args: string[], env: Record<string, string> = {}, closeStdout = false): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const { PORT: _p, SES_PORT: _s, DYNAMODB_PORT: _d, TABLE_NAME: _t, ...base } = process.env;
     const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/newsletter.mjs'), 'subscribers', ...args], {
@@ -25,7 +25,9 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{ code: 
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    // Like `newsletter subscribers export | head -0`: the reader is gone before the first write.
+    if (closeStdout) child.stdout.destroy();
+    else child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
@@ -151,6 +153,12 @@ describe('subscribers get, export, delete', { timeout: 120_000 }, () => {
     expect(unknown.code).toBe(4);
     expect(unknown.stderr).toMatch(/no subscriber who@example\.com/);
     expect(invalid.code).toBe(2);
+  });
+
+  it('export into a pipe whose reader has gone (| head) ends quietly with exit 0, no stack trace', async () => {
+    const res = await run(['export', '--csv'], {}, true);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
   });
 
   it('exports CSV and JSON to stdout, and refuses both formats at once', async () => {
