@@ -10,13 +10,15 @@ import { fileURLToPath } from 'node:url';
 import { localDynamoClient, startEmulators } from '../lambdas/local/emulators.ts';
 import type { FanoutChildInput, FanoutChildOutput } from './fanout-child.ts';
 import { seedConfirmed } from './seed.ts';
+import { median } from './send.bench.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface FanoutBenchResult {
+  /** Medians over the repetitions. */
   peakRssMb10k: number;
   peakRssMb100k: number;
-  /** Recipients enqueued per second during the large fan-out (render excluded). */
+  /** Recipients enqueued per second during the large fan-out (render excluded), median. */
   enqueueRecipientsPerSec: number;
   /** peakRssMb100k / peakRssMb10k (target ≤ 1.2). */
   growth: number;
@@ -51,8 +53,9 @@ const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 export async function runFanoutBench({
   small = 10_000,
   large = 100_000,
+  repetitions = 3,
   log = (_: string): void => undefined,
-}: { small?: number; large?: number; log?: (line: string) => void } = {}): Promise<FanoutBenchResult> {
+}: { small?: number; large?: number; repetitions?: number; log?: (line: string) => void } = {}): Promise<FanoutBenchResult> {
   const emulators = await startEmulators({ dynamoPort: 0, sesPort: 0 });
   const client = localDynamoClient(emulators.dynamoEndpoint);
   try {
@@ -60,20 +63,29 @@ export async function runFanoutBench({
     const stamp = Date.now().toString(36);
     let seedSeconds = await seedConfirmed(client, emulators.tableName, 0, small);
     const runs: FanoutBenchResult['runs'] = [];
-    runs.push({ subscribers: small, ...(await runChild({ ...base, slug: `fanout-${stamp}-small` })) });
-    log(`fan-out ${small}: peak RSS ${runs[0]!.peakRssMb.toFixed(0)} MB`);
+    // Each size `repetitions` times, each in a fresh process; the medians are quoted. Peak RSS depends on when the
+    // garbage collector runs, which a busy machine delays: repeating shows the spread.
+    const measure = async (subscribers: number) => {
+      const mine: FanoutBenchResult['runs'] = [];
+      for (let i = 0; i < repetitions; i++) {
+        const r = { subscribers, ...(await runChild({ ...base, slug: `fanout-${stamp}-${subscribers}-${i}` })) };
+        if (r.enqueued !== subscribers) throw new Error(`fan-out enqueued ${r.enqueued} of ${subscribers}`);
+        mine.push(r);
+      }
+      runs.push(...mine);
+      log(`fan-out ${subscribers}: peak RSS ${mine.map((r) => r.peakRssMb.toFixed(0)).join(', ')} MB`);
+      return { peak: median(mine.map((r) => r.peakRssMb)), rate: median(mine.map((r) => r.enqueued / r.fanoutSeconds)) };
+    };
+    const a = await measure(small);
     const t = performance.now();
     seedSeconds += await seedConfirmed(client, emulators.tableName, small, large);
     log(`seeded up to ${large} subscribers in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    runs.push({ subscribers: large, ...(await runChild({ ...base, slug: `fanout-${stamp}-large` })) });
-    log(`fan-out ${large}: peak RSS ${runs[1]!.peakRssMb.toFixed(0)} MB`);
-    for (const r of runs) if (r.enqueued !== r.subscribers) throw new Error(`fan-out enqueued ${r.enqueued} of ${r.subscribers}`);
-    const [a, b] = runs as [FanoutBenchResult['runs'][0], FanoutBenchResult['runs'][0]];
+    const b = await measure(large);
     return {
-      peakRssMb10k: round(a.peakRssMb),
-      peakRssMb100k: round(b.peakRssMb),
-      enqueueRecipientsPerSec: round(b.enqueued / b.fanoutSeconds, 0),
-      growth: round(b.peakRssMb / a.peakRssMb, 3),
+      peakRssMb10k: round(a.peak),
+      peakRssMb100k: round(b.peak),
+      enqueueRecipientsPerSec: round(b.rate, 0),
+      growth: round(b.peak / a.peak, 3),
       runs: runs.map((r) => ({ ...r, peakRssMb: round(r.peakRssMb), fanoutSampledPeakRssMb: round(r.fanoutSampledPeakRssMb), heapAfterGcMb: round(r.heapAfterGcMb), baselineRssMb: round(r.baselineRssMb), renderSeconds: round(r.renderSeconds, 3), fanoutSeconds: round(r.fanoutSeconds, 3) })),
       seedSeconds: round(seedSeconds),
       small,
