@@ -153,7 +153,7 @@ const table = [
     `Took ${minutes} min.`,
   '',
   `Cost model: us-east-1 prices, Lambda arm64 at ${MEMORY_MB.worker} MB (worker, SES events) and ${MEMORY_MB.send} MB (send), ` +
-    `default sizing (SES rate 14/s × 0.8: ${sizing.maxConcurrency} workers, batch ${sizing.batchSize}); see /work/notes/readme-bench.md.`,
+    `default sizing (SES rate 14/s × 0.8: ${sizing.maxConcurrency} workers, batch ${sizing.batchSize}); see the cost model in README.md (Benchmarks).`,
   '',
   '| Measure | Result | Target |',
   '| --- | --- | --- |',

@@ -57,7 +57,7 @@ export interface NpmStack {
 }
 
 /**
- * Start the local stack as `npm start` does (`tsx lambdas/local/main.ts`) in its own process group, with
+ * Start the local stack as `npm start` does (`node --import tsx lambdas/local/main.ts`) in its own process group, with
  * DATA_DIR a fresh temporary directory and PORT, SES_PORT, DYNAMODB_PORT 0 (free ports). Resolves once
  * DATA_DIR/stack.json names this child and GET /health answers.
  */
