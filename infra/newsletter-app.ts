@@ -32,7 +32,6 @@ export function buildNewsletterApp(app: App): NewsletterStacks {
     bucketName: issuesBucketName(settings.stackPrefix),
     tokenSecret: stateful.tokenSecret,
     configurationSetName: stateful.configurationSet.configurationSetName,
-    sesEventsTopic: stateful.sesEventsTopic,
     identityArns: stateful.identityArns,
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));

@@ -135,6 +135,17 @@ export const DEFAULT_SES_RATE = 14;
 export const WORKER_TIMEOUT_SECONDS = 300;
 
 /**
+ * Memory (MB) of each function as deployed, in one place: infra/stateless-stack.ts sets them and
+ * bench/cost-model.ts prices Lambda GB-seconds with them.
+ *
+ * - send: MJML rendering is CPU-bound, and Lambda's CPU share grows with memory.
+ * - worker: only I/O (fill placeholders in already-rendered HTML, SDK calls), and it is billed while it paces
+ *   itself to the SES rate, so its memory multiplies idle time: the smallest size that keeps SDK calls brisk.
+ * - the others: 512 MB keeps SDK cold starts short on ARM.
+ */
+export const FUNCTION_MEMORY_MB = { subscribers: 512, archive: 512, send: 1024, worker: 256, sesEvents: 512 } as const;
+
+/**
  * Worker sizing derived from the send rate.
  *
  * - `maxConcurrency = clamp(ceil(rate / 10), 2, 100)`: one worker sends sequentially at roughly 10 emails/s

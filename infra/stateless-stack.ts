@@ -8,6 +8,8 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -19,7 +21,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { acknowledge } from './nag.ts';
 import type { Construct } from 'constructs';
 import { NewsletterFunction } from './constructs/newsletter-function.ts';
-import { WORKER_TIMEOUT_SECONDS, workerSizing, type Settings } from './settings.ts';
+import { FUNCTION_MEMORY_MB, WORKER_TIMEOUT_SECONDS, workerSizing, type Settings } from './settings.ts';
 
 export interface StatelessStackProps extends StackProps {
   readonly settings: Settings;
@@ -28,7 +30,6 @@ export interface StatelessStackProps extends StackProps {
   readonly bucketName: string;
   readonly tokenSecret: secretsmanager.ISecret;
   readonly configurationSetName: string;
-  readonly sesEventsTopic: sns.ITopic;
   readonly identityArns: string[];
 }
 
@@ -40,6 +41,16 @@ export const ARCHIVE_PATHS = ['/archive', '/archive/feed.xml', '/archive/{slug}'
 export const MAX_RECEIVE_COUNT = 5;
 /** AWS's guidance for SQS event sources: visibility timeout at least six times the function timeout. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
+
+/**
+ * SES event types (`detail.eventType`) the EventBridge rule sends to the events function. Bounce and Complaint
+ * suppress the subscriber, Reject settles the pair as FAILED, Send reconciles a pair left in doubt. Delivery is
+ * published to the bus (issue 5) but not routed: counting it would cost an invocation and a write per email, and
+ * nothing reads the count.
+ */
+export const ROUTED_SES_EVENT_TYPES = ['Bounce', 'Complaint', 'Reject', 'Send'] as const;
+/** EventBridge's retries of an events-function invocation it could not make (throttling), before the DLQ. */
+export const SES_EVENTS_RULE_RETRIES = 8;
 
 export class StatelessStack extends Stack {
   readonly functions: Record<'subscribers' | 'archive' | 'send' | 'worker' | 'sesEvents', NewsletterFunction>;
@@ -121,6 +132,7 @@ export class StatelessStack extends Stack {
       handlerName: 'subscribers',
       description: 'HTTP: subscribe (double opt-in), confirm, one-click unsubscribe, health',
       includeTemplates: true,
+      memorySize: FUNCTION_MEMORY_MB.subscribers,
     })
       .writesTable(props.table)
       .readsTokenKeys(props.tokenSecret)
@@ -131,6 +143,7 @@ export class StatelessStack extends Stack {
       handlerName: 'archive',
       description: 'HTTP: web archive of sent issues and its feed',
       includeTemplates: true,
+      memorySize: FUNCTION_MEMORY_MB.archive,
     })
       .readsTable(props.table)
       .readsBucket(bucket)
@@ -142,8 +155,7 @@ export class StatelessStack extends Stack {
       handlerName: 'send',
       description: 'Operator: render an issue once, store it, claim the campaign, fan recipients out to SQS',
       includeTemplates: true,
-      // MJML rendering is CPU-bound; 1 GB gets a proportionally larger CPU share.
-      memorySize: 1024,
+      memorySize: FUNCTION_MEMORY_MB.send,
       timeout: Duration.minutes(5),
     })
       .writesTable(props.table)
@@ -161,6 +173,7 @@ export class StatelessStack extends Stack {
     const worker = new NewsletterFunction(this, 'Worker', {
       handlerName: 'worker',
       description: 'SQS: personalize and send one batch of recipients through SES v2, exactly once per pair',
+      memorySize: FUNCTION_MEMORY_MB.worker,
       timeout: Duration.seconds(WORKER_TIMEOUT_SECONDS),
     })
       .writesTable(props.table)
@@ -181,12 +194,32 @@ export class StatelessStack extends Stack {
 
     const sesEvents = new NewsletterFunction(this, 'SesEvents', {
       handlerName: 'ses-events',
-      description: 'SNS: SES bounce, complaint and delivery events: suppress and count',
+      description: 'EventBridge: SES bounce, complaint, reject and send events: suppress, settle, reconcile',
+      memorySize: FUNCTION_MEMORY_MB.sesEvents,
       timeout: Duration.seconds(30),
     }).writesTable(props.table);
-    // SNS invokes asynchronously; events that still fail after Lambda's retries are kept, not dropped.
+    // EventBridge invokes asynchronously; events that still fail after Lambda's retries are kept, not dropped.
     sesEvents.configureAsyncInvoke({ onFailure: new SqsDestination(eventsDlq), retryAttempts: 2 });
-    props.sesEventsTopic.addSubscription(new subscriptions.LambdaSubscription(sesEvents));
+    // Only this configuration set's events (another application in the account may publish SES events to the same
+    // bus), and only the types the function acts on.
+    new events.Rule(this, 'SesEventsRule', {
+      description: 'SES events of the newsletter configuration set that the events function acts on (not Delivery)',
+      eventPattern: {
+        source: ['aws.ses'],
+        detail: {
+          eventType: [...ROUTED_SES_EVENT_TYPES],
+          mail: { tags: { 'ses:configuration-set': [props.configurationSetName] } },
+        },
+      },
+      targets: [
+        // An invocation EventBridge cannot make (throttled, function missing) goes to the same DLQ after retries.
+        new targets.LambdaFunction(sesEvents, {
+          deadLetterQueue: eventsDlq,
+          retryAttempts: SES_EVENTS_RULE_RETRIES,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
+    });
 
     this.functions = { subscribers, archive, send, worker, sesEvents };
 

@@ -27,8 +27,8 @@ export type FunctionEnvironment = Partial<Record<keyof Config | 'WORKER_CONCURRE
 export interface NewsletterFunctionProps {
   readonly handlerName: HandlerName;
   readonly description: string;
-  /** MB; default 512 (ARM at 512 MB is the cheapest setting that keeps SDK cold starts short). */
-  readonly memorySize?: number;
+  /** MB; required, from FUNCTION_MEMORY_MB (infra/settings.ts), the one table the cost model also reads. */
+  readonly memorySize: number;
   /** Default 10 s: HTTP handlers must answer well inside API Gateway's 30 s limit. */
   readonly timeout?: Duration;
   /** Copy templates/ into the bundle and set TEMPLATES_DIR; default false. */
@@ -71,7 +71,7 @@ export class NewsletterFunction extends NodejsFunction {
       description: props.description,
       runtime: LAMBDA_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
-      memorySize: props.memorySize ?? 512,
+      memorySize: props.memorySize,
       timeout: props.timeout ?? Duration.seconds(10),
       tracing: lambda.Tracing.ACTIVE,
       logGroup,

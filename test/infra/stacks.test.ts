@@ -10,8 +10,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CONFIRMED_INDEX, TTL_ATTRIBUTE, tableDefinition } from '../../lambdas/adapters/dynamodb/table.ts';
 import { parseTokenKeys } from '../../lambdas/adapters/secrets/token-keys.ts';
 import { AwsSolutionsChecks } from '../../infra/nag.ts';
-import { workerSizing } from '../../infra/settings.ts';
-import { ARCHIVE_PATHS, MAX_RECEIVE_COUNT, SUBSCRIBER_PATHS } from '../../infra/stateless-stack.ts';
+import { FUNCTION_MEMORY_MB, workerSizing } from '../../infra/settings.ts';
+import {
+  ARCHIVE_PATHS, MAX_RECEIVE_COUNT, ROUTED_SES_EVENT_TYPES, SES_EVENTS_RULE_RETRIES, SUBSCRIBER_PATHS,
+} from '../../infra/stateless-stack.ts';
 import {
   FULL_CONTEXT, FUNCTION_IDS, MINIMAL_CONTEXT, actionsOf, functionLogicalId, functionProps, resourcesOf, roleActions,
   roleStatements, statementsFor, synthesize, type FunctionId, type Statement, type SynthesizedApp,
@@ -94,14 +96,19 @@ describe('stateful stack', () => {
     expect(keys.keys[keys.current]).toHaveLength(gen.PasswordLength);
   });
 
-  it('SES configuration set sends BOUNCE, COMPLAINT, DELIVERY, REJECT and SEND to an SNS topic', () => {
-    const [setId] = only(full.statefulTemplate, 'AWS::SES::ConfigurationSet');
-    const [, dest] = only(full.statefulTemplate, 'AWS::SES::ConfigurationSetEventDestination');
-    expect(dest.Properties.ConfigurationSetName).toEqual({ Ref: setId });
-    expect(dest.Properties.EventDestination.Enabled).toBe(true);
-    expect([...dest.Properties.EventDestination.MatchingEventTypes].sort()).toEqual(['bounce', 'complaint', 'delivery', 'reject', 'send']);
-    const [topicId] = only(full.statefulTemplate, 'AWS::SNS::Topic');
-    expect(dest.Properties.EventDestination.SnsDestination.TopicARN).toEqual({ Ref: topicId });
+  it('SES configuration set sends BOUNCE, COMPLAINT, DELIVERY, REJECT and SEND to the default EventBridge bus, no SNS topic', () => {
+    for (const app of [full, minimal]) {
+      const [setId] = only(app.statefulTemplate, 'AWS::SES::ConfigurationSet');
+      const [, dest] = only(app.statefulTemplate, 'AWS::SES::ConfigurationSetEventDestination');
+      expect(dest.Properties.ConfigurationSetName).toEqual({ Ref: setId });
+      expect(dest.Properties.EventDestination.Enabled).toBe(true);
+      expect([...dest.Properties.EventDestination.MatchingEventTypes].sort()).toEqual(['bounce', 'complaint', 'delivery', 'reject', 'send']);
+      expect(dest.Properties.EventDestination.SnsDestination).toBeUndefined();
+      const busArn = JSON.stringify(dest.Properties.EventDestination.EventBridgeDestination.EventBusArn);
+      expect(busArn).toContain(':events:');
+      expect(busArn).toContain(':event-bus/default');
+      app.statefulTemplate.resourceCountIs('AWS::SNS::Topic', 0);
+    }
   });
 
   it('with a domain: an identity with Easy DKIM and a custom MAIL FROM, and outputs for every DNS record incl. DMARC', () => {
@@ -145,6 +152,14 @@ describe('stateless stack: functions', () => {
     }
   });
 
+  it('sizes memory from FUNCTION_MEMORY_MB: the I/O-only worker at 256 MB, the rendering send function at 1 GB', () => {
+    const key = { Subscribers: 'subscribers', Archive: 'archive', Send: 'send', Worker: 'worker', SesEvents: 'sesEvents' } as const;
+    for (const id of FUNCTION_IDS) expect(functionProps(full.statelessTemplate, id).MemorySize, id).toBe(FUNCTION_MEMORY_MB[key[id]]);
+    expect(functionProps(full.statelessTemplate, 'Worker').MemorySize).toBe(256);
+    expect(functionProps(minimal.statelessTemplate, 'Worker').MemorySize).toBe(256);
+    expect(functionProps(full.statelessTemplate, 'Send').MemorySize).toBe(1024);
+  });
+
   it('functions that render or serve pages carry the templates at TEMPLATES_DIR=/var/task/templates; the worker does not', () => {
     for (const id of ['Subscribers', 'Archive', 'Send'] as const) {
       expect(functionProps(full.statelessTemplate, id).Environment.Variables.TEMPLATES_DIR, id).toBe('/var/task/templates');
@@ -159,6 +174,55 @@ describe('stateless stack: functions', () => {
     expect(functionProps(full.statelessTemplate, 'Archive').Environment.Variables.SENDER).toBe(FULL_CONTEXT.sender);
     expect(functionProps(minimal.statelessTemplate, 'Send').Environment.Variables.MAX_SEND_RATE).toBeUndefined();
     expect(functionProps(minimal.statelessTemplate, 'Subscribers').Environment.Variables.ALLOWED_ORIGIN).toBeUndefined();
+  });
+});
+
+describe('stateless stack: SES events rule', () => {
+  const rule = (app: SynthesizedApp) => only(app.statelessTemplate, 'AWS::Events::Rule')[1].Properties;
+
+  it('routes Bounce, Complaint, Reject and Send of this configuration set from the default bus, never Delivery', () => {
+    const p = rule(full);
+    expect(p.EventBusName).toBeUndefined(); // the default bus
+    expect(p.State).toBe('ENABLED');
+    expect(p.EventPattern.source).toEqual(['aws.ses']);
+    expect([...p.EventPattern.detail.eventType].sort()).toEqual(['Bounce', 'Complaint', 'Reject', 'Send']);
+    expect(p.EventPattern.detail.eventType).not.toContain('Delivery');
+    expect([...ROUTED_SES_EVENT_TYPES].sort()).toEqual([...p.EventPattern.detail.eventType].sort());
+    // Only events of our configuration set: its name is imported from the stateful stack.
+    const sets = p.EventPattern.detail.mail.tags['ses:configuration-set'];
+    expect(sets).toHaveLength(1);
+    expect(JSON.stringify(sets[0])).toContain('Fn::ImportValue');
+  });
+
+  it('targets the SES events function with retries and a DLQ, and the function lets only EventBridge invoke it', () => {
+    for (const app of [full, minimal]) {
+      const p = rule(app);
+      expect(p.Targets).toHaveLength(1);
+      const target = p.Targets[0];
+      const fnId = functionLogicalId(app.statelessTemplate, 'SesEvents');
+      expect(target.Arn).toEqual({ 'Fn::GetAtt': [fnId, 'Arn'] });
+      expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: SES_EVENTS_RULE_RETRIES, MaximumEventAgeInSeconds: 86_400 });
+      const dlqId = target.DeadLetterConfig.Arn['Fn::GetAtt'][0];
+      const dlq = app.statelessTemplate.findResources('AWS::SQS::Queue')[dlqId] as Resource;
+      expect(dlq.Properties.KmsMasterKeyId ?? dlq.Properties.SqsManagedSseEnabled).toBeTruthy();
+      // The DLQ admits EventBridge sends from this rule only.
+      const policies = Object.values(app.statelessTemplate.findResources('AWS::SQS::QueuePolicy') as Record<string, Resource>).filter((q) =>
+        JSON.stringify(q.Properties.Queues).includes(dlqId),
+      );
+      const allows = policies.flatMap((q) => q.Properties.PolicyDocument.Statement as Array<Statement & { Principal?: any }>).filter((s) => s.Effect === 'Allow');
+      expect(allows).toHaveLength(1);
+      expect(allows[0]!.Principal).toEqual({ Service: 'events.amazonaws.com' });
+      expect(actionsOf(allows[0]!)).toEqual(['sqs:SendMessage']);
+      expect(JSON.stringify(allows[0]!.Condition)).toContain('aws:SourceArn');
+      // Lambda's own async retries end in the same DLQ, which the SesEventsDlqDepth alarm watches.
+      const invokeConfig = only(app.statelessTemplate, 'AWS::Lambda::EventInvokeConfig')[1].Properties;
+      expect(invokeConfig.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': [dlqId, 'Arn'] });
+      const permissions = Object.values(app.statelessTemplate.findResources('AWS::Lambda::Permission') as Record<string, Resource>).filter(
+        (r) => JSON.stringify(r.Properties.FunctionName).includes(fnId),
+      );
+      expect(permissions.map((r) => r.Properties.Principal)).toEqual(['events.amazonaws.com']);
+      app.statelessTemplate.resourceCountIs('AWS::SNS::Subscription', app === full ? 1 : 0); // only the alarm email
+    }
   });
 });
 
