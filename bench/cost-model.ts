@@ -10,6 +10,7 @@
  *
  * Prices: us-east-1 list prices (checked November 2026), free tiers ignored.
  */
+import { FUNCTION_MEMORY_MB } from '../infra/settings.ts';
 import { RECIPIENTS_PER_MESSAGE } from '../lambdas/core/sending/compose.ts';
 
 export const PRICES_USD = {
@@ -21,8 +22,12 @@ export const PRICES_USD = {
   ddbReadUnit: 0.125 / 1e6,
   /** SQS standard queue, per request (each 64 KB chunk of a payload is one request). */
   sqsRequest: 0.4 / 1e6,
-  /** SNS standard topic, per publish (each 64 KB chunk); deliveries to Lambda are free. */
-  snsPublish: 0.5 / 1e6,
+  /**
+   * EventBridge, per SES event the configuration set publishes to the default bus. AWS service events on the
+   * default bus are not billed; this model counts SES's email events among them. If AWS bills them as "opt-in data
+   * events" instead, the price is EVENTBRIDGE_BILLED_EVENT_USD (bench/run.ts reports that total alongside).
+   */
+  eventBridgeSesEvent: 0,
   /** S3 Standard, per PUT and per GET. */
   s3Put: 0.005 / 1000,
   s3Get: 0.0004 / 1000,
@@ -30,11 +35,8 @@ export const PRICES_USD = {
   sesEmail: 0.1 / 1000,
 } as const;
 
-/**
- * Function memory (MB) as deployed. infra/stateless-stack.ts sets `memorySize: 1024` on the send function and the
- * NewsletterFunction construct defaults the others to 512; neither is exported, so they are restated here, once.
- */
-export const MEMORY_MB = { send: 1024, worker: 512, sesEvents: 512 } as const;
+/** EventBridge's price for a billed (custom or opt-in data) event: the pessimistic case of `eventBridgeSesEvent`. */
+export const EVENTBRIDGE_BILLED_EVENT_USD = 1 / 1e6;
 
 /** The send Lambda's GSI page size (send-campaign.ts `pageSize` default) and SendMessageBatch's entry limit. */
 export const PAGE_SIZE = 500;
@@ -50,8 +52,10 @@ export interface CallModelInput {
   messagesPerInvocation: number;
   /** Worker containers that load the rendered issue (one S3 GET each). */
   workerContainers?: number;
-  /** SES event types the configuration set publishes (infra/stateful-stack.ts SES_EVENT_TYPES), lower case. */
-  eventTypes: string[];
+  /** SES event types the configuration set publishes to the bus (infra/stateful-stack.ts SES_EVENT_TYPES); any case. */
+  publishedEventTypes: readonly string[];
+  /** Those the EventBridge rule routes to the events Lambda (infra/stateless-stack.ts ROUTED_SES_EVENT_TYPES). */
+  routedEventTypes: readonly string[];
   /** Average bytes of one item of the confirmed-subscribers index, for the COUNT query's pages. */
   indexItemBytes?: number;
   /** Average bytes of one delivery pair, for the pages of the accounting read that closes the campaign. */
@@ -63,15 +67,17 @@ export interface CallModel {
   /** The send Lambda and the worker (not the events Lambda), by DynamoDB SDK command. */
   dynamo: { GetItemCommand: number; QueryCommand: number; PutItemCommand: number; UpdateItemCommand: number };
   /** The events Lambda, by DynamoDB SDK command (plus the conditional writes among them that fail by design). */
-  eventsDynamo: { PutItemCommand: number; UpdateItemCommand: number; conditionalFailures: number };
+  eventsDynamo: { GetItemCommand: number; PutItemCommand: number; UpdateItemCommand: number; conditionalFailures: number };
   queueMessages: number;
   sendMessageBatch: number;
   workerInvocations: number;
   sesSendEmail: number;
   s3Put: number;
   s3Get: number;
-  /** SES events published to SNS, each one events-Lambda invocation. */
-  sesEvents: number;
+  /** SES events published to the default bus. */
+  busEvents: number;
+  /** Those the rule routes to the events Lambda, each one invocation. */
+  sesEventInvocations: number;
 }
 
 /** Events each successfully sent email produces, per published event type (bounces and complaints are rare). */
@@ -89,8 +95,8 @@ export function modelCalls(input: CallModelInput): CallModel {
   const workerInvocations = Math.ceil(queueMessages / input.messagesPerInvocation);
   const countQueries = Math.max(1, Math.ceil((n * (input.indexItemBytes ?? 100)) / QUERY_PAGE_BYTES));
   const closingQueries = Math.max(1, Math.ceil((n * (input.pairItemBytes ?? 256)) / QUERY_PAGE_BYTES));
-  const events = input.eventTypes.reduce((a, t) => a + (EVENTS_PER_EMAIL[t.toLowerCase()] ?? 0), 0);
-  const has = (t: string) => input.eventTypes.some((e) => e.toLowerCase() === t);
+  const perEmail = (types: readonly string[]) => types.reduce((a, t) => a + (EVENTS_PER_EMAIL[t.toLowerCase()] ?? 0), 0);
+  const routed = (t: string) => input.routedEventTypes.some((e) => e.toLowerCase() === t);
   return {
     dynamo: {
       // send: existing-campaign check + re-read after the fan-out; worker: campaign status once per invocation,
@@ -106,10 +112,13 @@ export function modelCalls(input: CallModelInput): CallModel {
       UpdateItemCommand: 1 + pages + 2 * n + queueMessages + 1,
     },
     eventsDynamo: {
-      PutItemCommand: has('delivery') ? n : 0,
-      // A Send event re-records SENT, which the pair already is: the condition fails, a write unit is still spent.
-      UpdateItemCommand: has('send') ? n : 0,
-      conditionalFailures: has('send') ? n : 0,
+      // A Send event reads the pair (eventually consistent) and finds it SENT: no write. Only a pair the worker
+      // left SENDING or UNKNOWN (a crash, rare) costs an UpdateItem.
+      GetItemCommand: routed('send') ? n : 0,
+      // A Delivery event, if routed, records a delivered counter.
+      PutItemCommand: routed('delivery') ? n : 0,
+      UpdateItemCommand: 0,
+      conditionalFailures: 0,
     },
     queueMessages,
     sendMessageBatch,
@@ -117,7 +126,8 @@ export function modelCalls(input: CallModelInput): CallModel {
     sesSendEmail: n,
     s3Put: 1,
     s3Get: input.workerContainers ?? 1,
-    sesEvents: events * n,
+    busEvents: perEmail(input.publishedEventTypes) * n,
+    sesEventInvocations: perEmail(input.routedEventTypes) * n,
   };
 }
 
@@ -128,7 +138,7 @@ export interface CostInput {
   /** DynamoDB capacity units per email, send Lambda + worker, as measured (ConsumedCapacity). */
   ddbReadUnitsPerEmail: number;
   ddbWriteUnitsPerEmail: number;
-  /** DynamoDB capacity units per SES event in the events Lambda, as measured. */
+  /** DynamoDB capacity units per events-Lambda invocation, as measured. */
   eventReadUnits: number;
   eventWriteUnits: number;
   /** Measured: the send Lambda's fan-out per recipient, ms. */
@@ -142,10 +152,12 @@ export interface CostInput {
   workerPacedMsPerEmail: number;
   /** Measured: one events-Lambda invocation, ms. */
   eventMsPerInvocation: number;
-  /** Bytes of one SQS message (≤ 50 recipients) and of one SES event notification. */
+  /** Bytes of one SQS message (≤ 50 recipients) and of one SES event on the bus. */
   queueMessageBytes: number;
   sesEventBytes?: number;
   memoryMb?: { send: number; worker: number; sesEvents: number };
+  /** Price of one SES event on the bus (default PRICES_USD.eventBridgeSesEvent). */
+  busEventUsd?: number;
 }
 
 export interface CostLine {
@@ -159,12 +171,13 @@ const chunks = (bytes: number) => Math.max(1, Math.ceil(bytes / (64 * 1024)));
 
 /** Dollars per 1,000,000 emails on top of SES, line by line; `total` sums the lines. */
 export function costPerMillion(input: CostInput): { lines: CostLine[]; total: number; sesUsdPerMillion: number } {
-  const mem = input.memoryMb ?? MEMORY_MB;
+  const mem = input.memoryMb ?? FUNCTION_MEMORY_MB;
   const perEmail = (n: number) => n / input.recipients;
   const million = 1e6;
   const c = input.calls;
   const workerMs = Math.max(input.workerMsPerEmail, input.workerPacedMsPerEmail);
-  const eventsPerEmail = perEmail(c.sesEvents);
+  const eventsPerEmail = perEmail(c.sesEventInvocations);
+  const busEventUsd = input.busEventUsd ?? PRICES_USD.eventBridgeSesEvent;
   const gbS = (mb: number, ms: number) => (mb / 1024) * (ms / 1000);
   const batchBytes = SQS_BATCH_ENTRIES * input.queueMessageBytes;
   // Per message: its share of one SendMessageBatch (in 64 KB chunks), one ReceiveMessage and one DeleteMessageBatch
@@ -196,7 +209,7 @@ export function costPerMillion(input: CostInput): { lines: CostLine[]; total: nu
     {
       item: 'DynamoDB: reads',
       usdPerMillion: million * (input.ddbReadUnitsPerEmail + eventsPerEmail * input.eventReadUnits) * PRICES_USD.ddbReadUnit,
-      basis: `${(input.ddbReadUnitsPerEmail + eventsPerEmail * input.eventReadUnits).toFixed(3)} RRU per email (subscriber status, strongly consistent), measured`,
+      basis: `${input.ddbReadUnitsPerEmail.toFixed(3)} RRU (subscriber status, strongly consistent) + ${(eventsPerEmail * input.eventReadUnits).toFixed(3)} RRU (Send event's pair read, eventually consistent) per email, measured`,
     },
     {
       item: 'SQS',
@@ -204,9 +217,9 @@ export function costPerMillion(input: CostInput): { lines: CostLine[]; total: nu
       basis: `${perEmail(sqsRequests).toFixed(4)} requests per email (send batches, receives, deletes)`,
     },
     {
-      item: 'SNS (SES event publishing)',
-      usdPerMillion: million * eventsPerEmail * chunks(input.sesEventBytes ?? 2048) * PRICES_USD.snsPublish,
-      basis: `${eventsPerEmail} publishes per email (the configuration set's Send and Delivery events)`,
+      item: 'EventBridge (SES events on the default bus)',
+      usdPerMillion: million * perEmail(c.busEvents) * chunks(input.sesEventBytes ?? 2048) * busEventUsd,
+      basis: `${perEmail(c.busEvents)} events per email (Send, Delivery) at $${(busEventUsd * 1e6).toFixed(2)} per million (AWS service events)`,
     },
     {
       item: 'S3',

@@ -12,9 +12,10 @@ import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SES_EVENT_TYPES } from '../infra/stateful-stack.ts';
-import { workerSizing } from '../infra/settings.ts';
+import { FUNCTION_MEMORY_MB, workerSizing } from '../infra/settings.ts';
+import { ROUTED_SES_EVENT_TYPES } from '../infra/stateless-stack.ts';
 import { runColdStartBench } from './cold-start.bench.ts';
-import { costPerMillion, MEMORY_MB, modelCalls, type CostInput } from './cost-model.ts';
+import { costPerMillion, EVENTBRIDGE_BILLED_EVENT_USD, modelCalls, type CostInput } from './cost-model.ts';
 import { runFanoutBench } from './fanout.bench.ts';
 import { runRenderBench } from './render.bench.ts';
 import { runSendBench } from './send.bench.ts';
@@ -69,14 +70,20 @@ const coldStart = await runColdStartBench({ spawns: SIZES.coldSpawns });
 
 // ---- cost, from the model and the measurements above ----
 const sizing = workerSizing({ sendRate: undefined, sendRateFraction: 0.8 });
-const eventTypes = SES_EVENT_TYPES.map((t) => String(t));
+const publishedEventTypes = SES_EVENT_TYPES.map((t) => String(t));
 // The large fan-out run of median duration gives the send Lambda's time per email and the message size.
 const largeRuns = fanout.runs.filter((r) => r.subscribers === fanout.large).sort((x, y) => x.fanoutSeconds - y.fanoutSeconds);
 const large = largeRuns[Math.floor(largeRuns.length / 2)]!;
-const costFor = (types: string[]) => {
+const costFor = (busEventUsd?: number) => {
   const recipients = 1_000_000;
   const input: CostInput = {
-    calls: modelCalls({ recipients, messagesPerInvocation: sizing.batchSize, workerContainers: sizing.maxConcurrency, eventTypes: types }),
+    calls: modelCalls({
+      recipients,
+      messagesPerInvocation: sizing.batchSize,
+      workerContainers: sizing.maxConcurrency,
+      publishedEventTypes,
+      routedEventTypes: ROUTED_SES_EVENT_TYPES,
+    }),
     recipients,
     ddbReadUnitsPerEmail: send.ddbReadsPerRecipient,
     ddbWriteUnitsPerEmail: send.ddbWritesPerRecipient,
@@ -87,11 +94,12 @@ const costFor = (types: string[]) => {
     workerPacedMsPerEmail: (1000 * sizing.maxConcurrency) / sizing.rate,
     eventMsPerInvocation: send.events.msPerInvocation,
     queueMessageBytes: large.messageBytes,
+    busEventUsd,
   };
   return costPerMillion(input);
 };
-const cost = costFor(eventTypes);
-const costWithoutSendDelivery = costFor(eventTypes.filter((t) => t !== 'send' && t !== 'delivery'));
+const cost = costFor();
+const costIfBusEventsBilled = costFor(EVENTBRIDGE_BILLED_EVENT_USD);
 
 const r2 = (n: number) => Number(n.toFixed(2));
 const peaks = (size: number) => fanout.runs.filter((r) => r.subscribers === size).map((r) => r.peakRssMb).join(', ');
@@ -133,14 +141,14 @@ const rows: string[][] = [
   [`Raw SendEmail to the same emulator, ${send.concurrency} in flight (median of ${sendReps})`, `${send.rawSesEmailsPerSec} emails/s (runs ${send.runs.raw.join(', ')})`, ''],
   ['Pipeline / raw (median of each repetition\'s pair)', `${send.ratio} (runs ${send.runs.ratios.join(', ')})`, `≥ ${TARGETS.sendRatio}: ${verdict(send.ratio >= TARGETS.sendRatio)}`],
   ['DynamoDB per recipient (send + worker), counted', `${send.ddbWritesPerRecipient} WRU, ${send.ddbReadsPerRecipient} RRU; calls ${Object.entries(send.ddbCallsPerRecipient).map(([k, v]) => `${k.replace('Command', '')} ${v}`).join(', ')}`, ''],
-  ['SES events Lambda (Send + Delivery per email)', `${send.events.msPerInvocation} ms per invocation, ${send.events.ddbWritesPerEvent} WRU per event`, ''],
+  ['SES events Lambda (the Send event the EventBridge rule routes per email)', `${send.events.msPerInvocation} ms per invocation, ${send.events.ddbReadsPerEvent} RRU and ${send.events.ddbWritesPerEvent} WRU per invocation`, ''],
   [`Fan-out peak RSS, ${fanout.small} subscribers (fresh process each, median)`, `${fanout.peakRssMb10k} MB (runs ${peaks(fanout.small)})`, ''],
   [`Fan-out peak RSS, ${fanout.large} subscribers (fresh process each, median)`, `${fanout.peakRssMb100k} MB (${fanout.growth}×; runs ${peaks(fanout.large)})`, `≤ ${TARGETS.fanoutGrowth}× the small one: ${verdict(fanout.growth <= TARGETS.fanoutGrowth)}`],
   ['Fan-out heap after a full GC, every run', `${fanout.runs.map((r) => `${r.heapAfterGcMb}`).join(', ')} MB (RSS sampled at each enqueue, highest: ${fanout.runs.map((r) => `${r.fanoutSampledPeakRssMb}`).join(', ')} MB)`, 'flat = nothing kept per recipient'],
   ['Fan-out enqueue rate (render excluded)', `${fanout.enqueueRecipientsPerSec} recipients/s`, ''],
   ['AWS cost on top of SES, per million emails (model, measured inputs)', `$${cost.total.toFixed(2)} (SES itself $${cost.sesUsdPerMillion.toFixed(0)})`, `< $${TARGETS.usdPerMillion}: ${verdict(cost.total < TARGETS.usdPerMillion)}`],
   ...cost.lines.map((l) => [`· ${l.item}`, `$${l.usdPerMillion.toFixed(3)}`, l.basis]),
-  ['Same, if the configuration set did not publish Send and Delivery events', `$${costWithoutSendDelivery.total.toFixed(2)}`, ''],
+  [`Same, if EventBridge billed SES's events on the default bus ($${(EVENTBRIDGE_BILLED_EVENT_USD * 1e6).toFixed(2)}/M)`, `$${costIfBusEventsBilled.total.toFixed(2)}`, ''],
   [`Worker bundle (index.mjs${coldStart.external.length ? `; external: ${coldStart.external.join(', ')}` : ''})`, `${coldStart.bundleKb} KB`, `≤ ${TARGETS.bundleKb} KB: ${verdict(coldStart.bundleKb <= TARGETS.bundleKb)}`],
   [`Worker module init, fresh process (median of ${coldStart.initRunsMs.length})`, `${coldStart.initMs} ms (runs ${coldStart.initRunsMs.join(', ')})`, `≤ ${TARGETS.initMs} ms: ${verdict(coldStart.initMs <= TARGETS.initMs)}`],
 ];
@@ -152,7 +160,7 @@ const table = [
     `Load average (1/5/15 min) ${machine.loadAtStart} at start, ${load()} at the end${busy ? ' (busy: other processes competed for the CPU)' : ''}. ` +
     `Took ${minutes} min.`,
   '',
-  `Cost model: us-east-1 prices, Lambda arm64 at ${MEMORY_MB.worker} MB (worker, SES events) and ${MEMORY_MB.send} MB (send), ` +
+  `Cost model: us-east-1 prices, Lambda arm64 at ${FUNCTION_MEMORY_MB.worker} MB (worker), ${FUNCTION_MEMORY_MB.sesEvents} MB (SES events) and ${FUNCTION_MEMORY_MB.send} MB (send), ` +
     `default sizing (SES rate 14/s × 0.8: ${sizing.maxConcurrency} workers, batch ${sizing.batchSize}); see the cost model in README.md (Benchmarks).`,
   '',
   '| Measure | Result | Target |',

@@ -1,13 +1,16 @@
 /**
- * SES event notifications as the configuration set publishes them through SNS (one record per Lambda invocation),
- * reduced to the fields the events Lambda reads. For timing the events Lambda and counting its DynamoDB calls.
+ * SES events as the EventBridge rule delivers them to the events Lambda (one event per invocation, SES's JSON in
+ * `detail`), reduced to the fields the events Lambda reads. For timing the events Lambda and counting its DynamoDB
+ * calls, in the benchmark and in the cost-model test.
  */
+import { ROUTED_SES_EVENT_TYPES } from '../infra/stateless-stack.ts';
+
 const mail = (messageId: string, to: string, campaignId: string) => ({
   timestamp: new Date().toISOString(),
   source: 'news@example.com',
   messageId,
   destination: [to],
-  tags: { campaign: [campaignId] },
+  tags: { campaign: [campaignId], 'ses:configuration-set': ['newsletter'] },
 });
 
 export const sendEvent = (messageId: string, to: string, campaignId: string) => ({ eventType: 'Send', send: {}, mail: mail(messageId, to, campaignId) });
@@ -18,7 +21,28 @@ export const deliveryEvent = (messageId: string, to: string, campaignId: string)
   mail: mail(messageId, to, campaignId),
 });
 
-/** The Lambda event SNS delivers for one published message. */
-export const viaSns = (event: unknown) => ({
-  Records: [{ EventSource: 'aws:sns', EventVersion: '1.0', Sns: { Type: 'Notification', MessageId: 'sns-1', Message: JSON.stringify(event) } }],
+const DETAIL_TYPES: Record<string, string> = { Send: 'Email Sent', Delivery: 'Email Delivered' };
+
+/** The Lambda event EventBridge delivers for one SES event on the default bus. */
+export const viaEventBridge = (event: { eventType: string }) => ({
+  version: '0',
+  id: `eb-${event.eventType}`,
+  'detail-type': DETAIL_TYPES[event.eventType] ?? `Email ${event.eventType}`,
+  source: 'aws.ses',
+  account: '123456789012',
+  time: new Date().toISOString(),
+  region: 'us-east-1',
+  resources: [],
+  detail: event,
 });
+
+/**
+ * The invocations every successfully sent email causes: its per-email events (Send, Delivery) that the rule routes
+ * (ROUTED_SES_EVENT_TYPES), each wrapped as EventBridge delivers it. Bounces and complaints are rare, not per email.
+ */
+export function routedEventsPerEmail(messageId: string, to: string, campaignId: string): unknown[] {
+  const routed = new Set<string>(ROUTED_SES_EVENT_TYPES);
+  return [sendEvent(messageId, to, campaignId), deliveryEvent(messageId, to, campaignId)]
+    .filter((e) => routed.has(e.eventType))
+    .map(viaEventBridge);
+}

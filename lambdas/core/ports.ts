@@ -148,6 +148,12 @@ export interface CampaignRepository {
     limit: number,
   ): Promise<{ items: Array<{ email: string; name?: string }>; cursor?: string }>;
   /**
+   * The pair's current status (undefined when absent), read with eventual consistency: half the cost of a strong
+   * read, for a caller that only decides whether a guarded write is worth making (a stale answer costs one write
+   * that the guard refuses, never a wrong state).
+   */
+  deliveryStatus(campaignId: string, email: string): Promise<DeliveryStatus | undefined>;
+  /**
    * Record a final state for the pair (SENT / SKIPPED / FAILED / UNKNOWN), guarded by `allowedFrom`: a write whose
    * guard fails is a no-op. Returns whether the write applied.
    */

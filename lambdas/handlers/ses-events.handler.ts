@@ -1,4 +1,4 @@
-/** Lambda entry point for the SES events function (SNS or EventBridge). Wiring only. Environment: TABLE_NAME. */
+/** Lambda entry point for the SES events function (EventBridge rule target). Wiring only. Environment: TABLE_NAME. */
 import { DynamoDbCampaignRepository } from '../adapters/dynamodb/dynamodb-campaign-repository.ts';
 import { DynamoDbSubscriberRepository } from '../adapters/dynamodb/dynamodb-subscriber-repository.ts';
 import { systemClock } from '../core/ports.ts';

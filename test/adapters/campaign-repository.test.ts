@@ -77,6 +77,18 @@ describe.each(implementations)('CampaignRepository contract (%s)', (_name, make)
     expect(pending.items).toEqual([{ email: 'b@x.com', name: 'Bee' }]);
   });
 
+  it('deliveryStatus reads the pair as it stands, undefined when there is none', async () => {
+    await start(repo);
+    expect(await repo.deliveryStatus('c1', 'a@x.com')).toBeUndefined();
+    await repo.claim('c1', 'a@x.com', now);
+    expect(await repo.deliveryStatus('c1', 'a@x.com')).toBe('SENDING');
+    await repo.recordDelivery('c1', 'a@x.com', 'UNKNOWN');
+    expect(await repo.deliveryStatus('c1', 'a@x.com')).toBe('UNKNOWN');
+    await repo.recordDelivery('c1', 'a@x.com', 'SENT', { messageId: 'm1' });
+    expect(await repo.deliveryStatus('c1', 'a@x.com')).toBe('SENT');
+    expect(await repo.deliveryStatus('c2', 'a@x.com')).toBeUndefined();
+  });
+
   it('listPending pages through QUEUED and SENDING pairs only, without gaps', async () => {
     await start(repo, 'c1', 30);
     const emails = Array.from({ length: 25 }, (_, i) => `p${String(i).padStart(2, '0')}@x.com`);

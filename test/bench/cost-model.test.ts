@@ -5,12 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SES_EVENT_TYPES } from '../../infra/stateful-stack.ts';
+import { ROUTED_SES_EVENT_TYPES } from '../../infra/stateless-stack.ts';
 import { localDynamoClient } from '../../lambdas/local/emulators.ts';
 import type { AttachedSending } from '../../lambdas/local/sending.ts';
-import { costPerMillion, modelCalls } from '../../bench/cost-model.ts';
+import { EVENTBRIDGE_BILLED_EVENT_USD, costPerMillion, modelCalls } from '../../bench/cost-model.ts';
+import { FUNCTION_MEMORY_MB } from '../../infra/settings.ts';
 import { meterDynamo } from '../../bench/ddb-meter.ts';
 import { benchEmail, seedConfirmed } from '../../bench/seed.ts';
-import { deliveryEvent, sendEvent, viaSns } from '../../bench/ses-events.ts';
+import { routedEventsPerEmail } from '../../bench/ses-events.ts';
 import { attach, issueMarkdown, startSendEnv } from '../integration/send-helpers.ts';
 
 const RECIPIENTS = 500; // one full fan-out page: the model must also count the empty page after it
@@ -44,8 +46,13 @@ function countCalls<T extends object>(obj: T, method: keyof T & string): { n: nu
 
 describe('cost model against the real calls (dynalite + aws-ses-v2-local)', () => {
   it('a send of 500 makes exactly the DynamoDB, queue, S3 and SES calls the model counts; SES events too', async () => {
-    const eventTypes = SES_EVENT_TYPES.map((t) => String(t));
-    const model = modelCalls({ recipients: RECIPIENTS, messagesPerInvocation: BATCH_SIZE, workerContainers: 1, eventTypes });
+    const model = modelCalls({
+      recipients: RECIPIENTS,
+      messagesPerInvocation: BATCH_SIZE,
+      workerContainers: 1,
+      publishedEventTypes: SES_EVENT_TYPES.map((t) => String(t)),
+      routedEventTypes: ROUTED_SES_EVENT_TYPES,
+    });
     const meter = meterDynamo(sending.dynamo);
     const sendBatch = countCalls(sending.queue, 'sendBatch');
     const issuePut = countCalls(sending.issues, 'put');
@@ -76,28 +83,31 @@ describe('cost model against the real calls (dynalite + aws-ses-v2-local)', () =
     expect(issuePut.n).toBe(model.s3Put);
     expect(issueGet.n).toBe(model.s3Get);
 
-    // The events Lambda: one SNS invocation per published event, for every email sent.
+    // The events Lambda: one EventBridge invocation per routed event (Send, not Delivery), for every email sent.
+    // Every pair is SENT already, so each Send event costs one eventually consistent read and no write.
     meter.reset();
-    let events = 0;
+    let eventInvocations = 0;
     for (let i = 0; i < RECIPIENTS; i++) {
-      if (eventTypes.includes('send')) {
-        await sending.handleSesEvent(viaSns(sendEvent(`m-${i}`, benchEmail(i), 'cost-model-1')));
-        events++;
-      }
-      if (eventTypes.includes('delivery')) {
-        await sending.handleSesEvent(viaSns(deliveryEvent(`m-${i}`, benchEmail(i), 'cost-model-1')));
-        events++;
+      for (const event of routedEventsPerEmail(`m-${i}`, benchEmail(i), 'cost-model-1')) {
+        const r = await sending.handleSesEvent(event);
+        expect(r).toMatchObject({ events: 1, malformed: 0, reconciled: 0 });
+        eventInvocations++;
       }
     }
-    expect(events).toBe(model.sesEvents);
+    expect(eventInvocations).toBe(model.sesEventInvocations);
+    expect(model.sesEventInvocations).toBe(RECIPIENTS); // Send only
+    expect(model.busEvents).toBe(2 * RECIPIENTS); // Send and Delivery are still published
     const ev = meter.snapshot();
-    expect({ ...ev.calls, conditionalFailures: ev.conditionalFailures }).toEqual(
-      Object.fromEntries(Object.entries(model.eventsDynamo).filter(([, v]) => v > 0)),
-    );
+    const { conditionalFailures: modelFailures, ...modelCallsByCommand } = model.eventsDynamo;
+    expect(ev.calls).toEqual(Object.fromEntries(Object.entries(modelCallsByCommand).filter(([, v]) => v > 0)));
+    expect(ev.conditionalFailures).toBe(modelFailures);
+    expect(ev.writeUnits).toBe(0);
+    // Eventually consistent GetItem of an item under 4 KB: half a read unit.
+    expect(ev.readUnits).toBeCloseTo(0.5 * RECIPIENTS, 6);
   }, 180_000);
 
   it('prices the lines it is given, and the total is their sum', () => {
-    const calls = modelCalls({ recipients: 1_000_000, messagesPerInvocation: 10, eventTypes: [] });
+    const calls = modelCalls({ recipients: 1_000_000, messagesPerInvocation: 10, publishedEventTypes: [], routedEventTypes: [] });
     const base = {
       calls, recipients: 1_000_000, ddbReadUnitsPerEmail: 1, ddbWriteUnitsPerEmail: 2, eventReadUnits: 0, eventWriteUnits: 0,
       sendMsPerEmail: 0, workerMsPerEmail: 0, workerPacedMsPerEmail: 0, eventMsPerInvocation: 0, queueMessageBytes: 3000,
@@ -107,10 +117,18 @@ describe('cost model against the real calls (dynalite + aws-ses-v2-local)', () =
     // 2 WRU at $0.625/M and 1 RRU at $0.125/M per email.
     expect(cost.lines.find((l) => l.item === 'DynamoDB: writes')!.usdPerMillion).toBeCloseTo(1.25, 6);
     expect(cost.lines.find((l) => l.item === 'DynamoDB: reads')!.usdPerMillion).toBeCloseTo(0.125, 6);
-    // Billed worker time is the larger of busy and paced time: 100 ms at 512 MB = 0.05 GB-s per email.
+    // Billed worker time is the larger of busy and paced time, at the deployed memory: 100 ms at 256 MB = 0.025 GB-s.
+    expect(FUNCTION_MEMORY_MB.worker).toBe(256);
     const paced = costPerMillion({ ...base, workerPacedMsPerEmail: 100, workerMsPerEmail: 3 });
     const worker = paced.lines.find((l) => l.item === 'Lambda: worker')!.usdPerMillion;
-    expect(worker).toBeCloseTo(1e6 * 0.05 * 0.0000133334 + 1e6 * (calls.workerInvocations / 1e6) * 0.2e-6, 6);
+    expect(worker).toBeCloseTo(1e6 * 0.025 * 0.0000133334 + 1e6 * (calls.workerInvocations / 1e6) * 0.2e-6, 6);
     expect(paced.total).toBeGreaterThan(cost.total);
+    // SES events on the bus: free as AWS service events by default; at the billed price, Send + Delivery = $2/M.
+    const withEvents = modelCalls({ recipients: 1_000_000, messagesPerInvocation: 10, publishedEventTypes: ['send', 'delivery', 'bounce'], routedEventTypes: ['Send'] });
+    const busLine = (usd?: number) =>
+      costPerMillion({ ...base, calls: withEvents, busEventUsd: usd }).lines.find((l) => l.item.startsWith('EventBridge'))!.usdPerMillion;
+    expect(busLine()).toBe(0);
+    expect(busLine(EVENTBRIDGE_BILLED_EVENT_USD)).toBeCloseTo(2, 6);
+    expect(costPerMillion({ ...base, calls: withEvents }).lines.some((l) => l.item.startsWith('SNS'))).toBe(false);
   });
 });

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { SQSRecord } from 'aws-lambda';
 import type { CampaignAccounting } from '../../lambdas/core/model.ts';
 import type { AttachedSending } from '../../lambdas/local/sending.ts';
+import { viaEventBridge } from '../handlers/ses-events.fixtures.ts';
 import {
   attach, audienceOf, countByRecipient, FaultInjectingMailer, invariantHolds, issueMarkdown, realMailer,
   resetEmulators, seed, sesError, settle, startSendEnv, storedEmails,
@@ -279,8 +280,9 @@ describe('nothing is lost: dead letters, a lost queue, completion without a stat
       reject: { reason: 'Bad content' },
       mail: { messageId, destination: [to], tags: { campaign: ['rej-1'] } },
     });
-    const r = await sending.handleSesEvent({ Records: [reject('m-1', 'r001@rej.test'), reject('m-0', 'r000@rej.test')].map((e) => ({ Sns: { Message: JSON.stringify(e) } })) });
-    expect(r).toMatchObject({ rejected: 1 });
+    const r1 = await sending.handleSesEvent(viaEventBridge(reject('m-1', 'r001@rej.test')));
+    const r0 = await sending.handleSesEvent(viaEventBridge(reject('m-0', 'r000@rej.test')));
+    expect(r1.rejected + r0.rejected).toBe(1);
     expect(await sending.campaigns.accounting('rej-1')).toMatchObject({ audience: 3, sent: 2, unknown: 0, failed: 1, queued: 0 });
   });
 });

@@ -8,6 +8,7 @@ import { buildSubscribersHandler } from '../../lambdas/handlers/subscribers.ts';
 import { verifyToken } from '../../lambdas/core/tokens/tokens.ts';
 import { systemClock } from '../../lambdas/core/ports.ts';
 import type { AttachedSending } from '../../lambdas/local/sending.ts';
+import { viaEventBridge } from '../handlers/ses-events.fixtures.ts';
 import {
   attach, countByRecipient, invariantHolds, issueMarkdown, PUBLIC_BASE_URL, resetEmulators, seed, settle,
   startSendEnv, storedEmails, TOKEN_KEYS,
@@ -153,9 +154,8 @@ describe('send pipeline on dynalite + aws-ses-v2-local', () => {
     const bounce = { eventType: 'Bounce', mail: mail('m1', ['ann@example.com', 'nobody@example.com']), bounce: { bounceType: 'Permanent', feedbackId: 'f1', bouncedRecipients: [{ emailAddress: 'ann@example.com' }, { emailAddress: 'nobody@example.com' }] } };
     const soft = { eventType: 'Bounce', mail: mail('m2', ['dan@example.com']), bounce: { bounceType: 'Transient', feedbackId: 'f2', bouncedRecipients: [{ emailAddress: 'dan@example.com' }] } };
     const complaint = { eventType: 'Complaint', mail: mail('m3', ['bob@example.com']), complaint: { feedbackId: 'f3', complainedRecipients: [{ emailAddress: 'bob@example.com' }] } };
-    const sns = (...events: unknown[]) => ({ Records: events.map((e) => ({ Sns: { Message: JSON.stringify(e) } })) });
-    await sending.handleSesEvent(sns(bounce, soft, complaint));
-    await sending.handleSesEvent({ source: 'aws.ses', 'detail-type': 'Email Bounced', detail: bounce });
+    // As the EventBridge rule delivers them: one event per invocation; the bounce twice (EventBridge is at least once).
+    for (const event of [bounce, soft, complaint, bounce]) await sending.handleSesEvent(viaEventBridge(event));
     expect(await sending.subscribers.getStatus('ann@example.com')).toBe('bounced');
     expect(await sending.subscribers.getStatus('bob@example.com')).toBe('complained');
     expect(await sending.subscribers.getStatus('dan@example.com')).toBe('confirmed');

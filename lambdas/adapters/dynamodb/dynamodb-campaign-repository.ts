@@ -259,6 +259,18 @@ export class DynamoDbCampaignRepository implements CampaignRepository {
     return next ? { items, cursor: next } : { items };
   }
 
+  async deliveryStatus(campaignId: string, email: string): Promise<DeliveryStatus | undefined> {
+    // Eventually consistent (0.5 RRU): see the port. ConsistentRead is deliberately absent.
+    const out = await this.doc.send(new GetCommand({
+      TableName: this.tableName,
+      Key: keys.delivery(campaignId, email),
+      ProjectionExpression: '#s',
+      ExpressionAttributeNames: { '#s': 'status' },
+    }));
+    const status = out.Item?.status as DeliveryStatus | undefined;
+    return status && DELIVERY_STATUSES.has(status) ? status : undefined;
+  }
+
   async recordDelivery(
     campaignId: string,
     email: string,

@@ -109,6 +109,10 @@ export class MemoryCampaignRepository implements CampaignRepository {
     return all.length > limit ? { items, cursor: items[items.length - 1]!.email } : { items };
   }
 
+  async deliveryStatus(campaignId: string, email: string): Promise<DeliveryStatus | undefined> {
+    return this.pairStatus(campaignId, email);
+  }
+
   async recordDelivery(
     campaignId: string,
     email: string,

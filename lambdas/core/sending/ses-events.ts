@@ -1,8 +1,11 @@
 /**
- * SES event handling (the configuration set's event destination, through SNS or EventBridge).
+ * SES event handling: the configuration set publishes to EventBridge's default bus, whose rule routes Bounce,
+ * Complaint, Reject and Send events here (infra/stateless-stack.ts). SNS-wrapped events are accepted too.
  *
  * - Permanent bounce → subscriber `bounced`; complaint → `complained`: both suppressions exclude every later send.
- * - Transient bounce → only counted. Delivery → counted. Send → reconciles an UNKNOWN pair to SENT.
+ * - Transient bounce → only counted. Delivery → counted (if routed here; the deployed rule does not route it).
+ * - Send → reconciles a pair SES sent but our records do not show as sent (SENDING or UNKNOWN) to SENT. It reads
+ *   the pair first and writes only then: almost every Send event finds the pair SENT already.
  * - Reject (SES accepted the call, then refused the message, e.g. a virus) → the pair becomes FAILED
  *   (message-fatal) unless it is already final as SENT/SKIPPED/FAILED; an in-doubt UNKNOWN one becomes FAILED.
  * - Idempotent: each (campaign, type, recipient, feedback/message id) is counted once, and suppression is idempotent.
@@ -11,10 +14,11 @@
  */
 import type { CampaignRepository, Clock, SubscriberRepository } from '../ports.ts';
 import { normalizeEmail } from '../subscribers/email.ts';
+import { allowedFrom } from './delivery-rules.ts';
 
 export interface SesEventDeps {
   subscribers: Pick<SubscriberRepository, 'suppress'>;
-  campaigns: Pick<CampaignRepository, 'recordEvent' | 'recordDelivery'>;
+  campaigns: Pick<CampaignRepository, 'recordEvent' | 'recordDelivery' | 'deliveryStatus'>;
   clock: Clock;
 }
 
@@ -24,6 +28,7 @@ export interface SesEventSummary {
   softBounced: number;
   complained: number;
   delivered: number;
+  /** Pairs a Send event settled as SENT (they were SENDING or UNKNOWN). */
   reconciled: number;
   /** Pairs a Reject event settled as FAILED (those not final yet). */
   rejected: number;
@@ -161,12 +166,18 @@ export async function handleSesEvents(deps: SesEventDeps, input: unknown): Promi
         break;
       }
       case 'Send': {
-        // Reconciles a pair left UNKNOWN (crash between SES accepting and the SENT write): SES did send it.
+        // SES did send it. A pair still SENDING (crash between SES accepting and the SENT write) or UNKNOWN (a retry
+        // that gave up) becomes SENT. Every email produces a Send event and nearly all find the pair SENT, so a
+        // cheap eventually consistent read (0.5 RRU) decides, and only those pairs cost a write (1 WRU); a stale
+        // read costs one write the guard refuses, never a wrong state.
         if (!event.campaignId) break;
         const mail = asObject(event.raw.mail);
         for (const email of addresses(mail?.destination)) {
-          await deps.campaigns.recordDelivery(event.campaignId, email, 'SENT', { messageId: event.messageId });
-          summary.reconciled++;
+          const status = await deps.campaigns.deliveryStatus(event.campaignId, email);
+          if (!status || !allowedFrom('SENT').includes(status)) continue;
+          if (await deps.campaigns.recordDelivery(event.campaignId, email, 'SENT', { messageId: event.messageId })) {
+            summary.reconciled++;
+          }
         }
         break;
       }

@@ -1,7 +1,7 @@
 /** SES events in the core: a Reject event settles the pair as FAILED unless it is already final. */
 import { describe, expect, it } from 'vitest';
 import { handleSesEvents } from '../../../lambdas/core/sending/ses-events.ts';
-import { mail, viaSns } from '../../handlers/ses-events.fixtures.ts';
+import { mail, viaEventBridge } from '../../handlers/ses-events.fixtures.ts';
 import { world } from './fakes.ts';
 
 const reject = (messageId: string, to: string[]) => ({ eventType: 'Reject', reject: { reason: 'Bad content' }, mail: mail(messageId, to) });
@@ -16,13 +16,18 @@ describe('SES Reject events', () => {
     await w.campaigns.claim('issue-9', 'c@x.com', w.now);
     await w.campaigns.recordDelivery('issue-9', 'c@x.com', 'SENT', { messageId: 'm-c' });
     const deps = { subscribers: w.subscribers, campaigns: w.campaigns, clock: w.clock };
-    const r = await handleSesEvents(deps, viaSns(reject('m1', ['a@x.com']), reject('m2', ['b@x.com']), reject('m3', ['c@x.com'])));
-    expect(r).toMatchObject({ events: 3, rejected: 2, ignored: 0 });
+    let rejected = 0;
+    for (const [id, to] of [['m1', 'a@x.com'], ['m2', 'b@x.com'], ['m3', 'c@x.com']] as const) {
+      const r = await handleSesEvents(deps, viaEventBridge(reject(id, [to])));
+      expect(r).toMatchObject({ events: 1, ignored: 0 });
+      rejected += r.rejected;
+    }
+    expect(rejected).toBe(2);
     expect(w.campaigns.pairStatus('issue-9', 'a@x.com')).toBe('FAILED');
     expect(w.campaigns.pairStatus('issue-9', 'b@x.com')).toBe('FAILED');
     expect(w.campaigns.pairStatus('issue-9', 'c@x.com')).toBe('SENT');
     // A later Send event does not undo the definite answer.
-    await handleSesEvents(deps, viaSns({ eventType: 'Send', send: {}, mail: mail('m1', ['a@x.com']) }));
+    await handleSesEvents(deps, viaEventBridge({ eventType: 'Send', send: {}, mail: mail('m1', ['a@x.com']) }));
     expect(w.campaigns.pairStatus('issue-9', 'a@x.com')).toBe('FAILED');
     expect(await w.campaigns.accounting('issue-9')).toMatchObject({ failed: 2, sent: 1 });
   });
@@ -32,8 +37,10 @@ describe('SES Reject events', () => {
     await w.campaigns.start({ campaignId: 'issue-9', slug: 'issue-9', subject: 's', audience: 1, now: w.now });
     const deps = { subscribers: w.subscribers, campaigns: w.campaigns, clock: w.clock };
     const untagged = { eventType: 'Reject', reject: {}, mail: { ...mail('m1', ['a@x.com']), tags: {} } };
-    const r = await handleSesEvents(deps, viaSns(untagged, reject('m2', ['z@x.com'])));
-    expect(r).toMatchObject({ events: 2, rejected: 0, malformed: 0 });
+    for (const event of [untagged, reject('m2', ['z@x.com'])]) {
+      const r = await handleSesEvents(deps, viaEventBridge(event));
+      expect(r).toMatchObject({ events: 1, rejected: 0, malformed: 0 });
+    }
     expect(w.campaigns.pairStatus('issue-9', 'a@x.com')).toBeUndefined();
     expect(w.campaigns.pairStatus('issue-9', 'z@x.com')).toBeUndefined();
   });
