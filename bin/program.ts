@@ -186,7 +186,10 @@ export function buildProgram(): Command {
   program
     .name('newsletter')
     .description('Serverless newsletter pipeline: render, send and manage subscribers, locally or on AWS.')
-    .showHelpAfterError()
+    // A usage error is one line on stderr (commander's own text, which may suggest a near-miss), then exit 2.
+    .configureOutput({
+      outputError: (text, write) => write(`newsletter: ${text.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')} (see --help)\n`),
+    })
     .exitOverride((err) => {
       // commander's usage errors become exit code 2; --help and --version exit 0.
       process.exit(err.exitCode === 0 ? EXIT.OK : EXIT.BAD_INPUT);

@@ -124,7 +124,14 @@ export async function startHttpServer(routes: RouteTable, opts: { port?: number;
         res.writeHead(413, { 'content-type': 'text/plain' }).end('Request body too large');
         return;
       }
-      const event = toEventV2(req, body);
+      let event: APIGatewayProxyEventV2;
+      try {
+        event = toEventV2(req, body);
+      } catch {
+        // A request target URL cannot parse (`//`, `//[::1`): the client's fault, as API Gateway would say.
+        res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad request path');
+        return;
+      }
       const handler = routes.match(event.rawPath);
       if (!handler) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');

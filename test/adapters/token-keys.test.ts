@@ -40,11 +40,14 @@ describe('parseTokenKeys', () => {
   it('requires a current key of at least 16 characters and never echoes secrets', () => {
     expect(() => parseTokenKeys('{"current":"k","keys":{"k":"short"}}', 'x')).toThrow(/missing or shorter/);
     expect(() => parseTokenKeys('{"keys":{}}', 'x')).toThrow(/expected/);
+    let thrown: unknown;
     try {
       parseTokenKeys('{"current":"k2","keys":{"k1":"super-secret-value-1234"}}', 'x');
     } catch (err) {
-      expect((err as Error).message).not.toContain('super-secret');
+      thrown = err;
     }
+    expect(thrown).toBeInstanceOf(Error);
+    expect((thrown as Error).message).not.toContain('super-secret');
   });
 });
 

@@ -104,9 +104,9 @@ describe('newsletter --help', { timeout: 120_000 }, () => {
     expect(viaHelp.code).toBe(EXIT.OK);
     expect(viaHelp.stdout).toMatch(/--dry-run[\s\S]*--test <addresses>[\s\S]*--json/);
     expect(unknown.code).toBe(EXIT.BAD_INPUT);
-    expect(unknown.stderr).toMatch(/unknown command 'frobnicate'/);
+    expect(unknown.stderr).toMatch(/^newsletter: unknown command 'frobnicate' \(see --help\)\n$/);
     expect(badOption.code).toBe(EXIT.BAD_INPUT);
-    expect(badOption.stderr).toMatch(/unknown option '--no-such-flag'/);
+    expect(badOption.stderr).toMatch(/^newsletter: unknown option '--no-such-flag' \(see --help\)\n$/);
   });
 });
 

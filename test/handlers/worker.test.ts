@@ -29,7 +29,7 @@ async function setup() {
 }
 
 describe('worker handler (SQS event source with ReportBatchItemFailures)', () => {
-  it('returns only the throttled message as a batch item failure', async () => {
+  it('(fake mailer: throttling) returns only the throttled message as a batch item failure', async () => {
     const w = await setup();
     w.mailer.fault = (e) => (e.to === 'b@x.com' ? sesError('ThrottlingException', 400) : undefined);
     const handler = createWorkerHandler(w.workerDeps);
@@ -44,7 +44,7 @@ describe('worker handler (SQS event source with ReportBatchItemFailures)', () =>
     expect(await handler({} as SQSEvent)).toEqual({ batchItemFailures: [] });
   });
 
-  it('driven by the local queue: redelivers failed messages after the visibility timeout until they succeed', async () => {
+  it('(fake mailer: throttling) driven by the local queue: redelivers failed messages after the visibility timeout until they succeed', async () => {
     const w = await setup();
     let throttles = 2;
     w.mailer.fault = () => (throttles-- > 0 ? sesError('TooManyRequestsException', 429) : undefined);

@@ -3,6 +3,7 @@
  * discovery through DATA_DIR/stack.json, and data that survives a restart.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,20 @@ afterAll(async () => {
 async function inbox(to: string): Promise<StoredEmail[]> {
   const res = await fetch(`${stack.urls.sesEndpoint}/store`);
   return ((await res.json()) as { emails: StoredEmail[] }).emails.filter((e) => e.destination.to.includes(to));
+}
+
+/** GET with the request target exactly as given. */
+function rawGet(baseUrl: string, path: string): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const req = request({ hostname, port, path, method: 'GET' }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 describe('local stack over HTTP', () => {
@@ -69,6 +84,11 @@ describe('local stack over HTTP', () => {
     expect(head.status).toBe(200);
     expect(await head.text()).toBe('');
     expect((await fetch(`${stack.urls.baseUrl}/%E0%A4%A`)).status).toBe(404);
+    // A request target that is not a parsable path (fetch would normalize it, so send it raw): 400, never 500.
+    for (const path of ['//', '//[::1']) {
+      const raw = await rawGet(stack.urls.baseUrl, path);
+      expect(raw, path).toEqual({ status: 400, body: 'Bad request path' });
+    }
   });
 
   it('serves extra handlers added by prefix (longest prefix wins)', async () => {
