@@ -40,6 +40,13 @@ export async function openTable(opts: TableOptions, env: Record<string, string |
     const table = opts.table ?? env.TABLE_NAME;
     if (!table) throw new CliError('--aws needs the table name: pass --table NAME or set TABLE_NAME');
     dynamo = new DynamoDBClient({});
+    // Resolve the region now: without one, the first call fails mid-command (after an export's header, say).
+    try {
+      await dynamo.config.region();
+    } catch {
+      dynamo.destroy();
+      throw new CliError('--aws needs an AWS region: set AWS_REGION (or a region in your AWS profile)');
+    }
     tableName = table;
   } else {
     local = await localStackOrExit(env);

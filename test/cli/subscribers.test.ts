@@ -209,9 +209,14 @@ describe('subscribers get, export, delete', { timeout: 120_000 }, () => {
     expect((await run(['delete', 'ann@example.com'])).code).toBe(4);
   });
 
-  it('--aws without a table name is a usage error', async () => {
-    const res = await run(['export', '--aws']);
-    expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(/--table NAME or set TABLE_NAME/);
+  it('--aws without a table name or a region is a usage error, before any output', async () => {
+    const noRegion = { AWS_REGION: '', AWS_DEFAULT_REGION: '', AWS_PROFILE: '', AWS_CONFIG_FILE: join(work, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'none') };
+    const [noTable, regionless] = await Promise.all([
+      run(['export', '--aws']),
+      run(['export', '--aws', '--table', 'newsletter'], noRegion),
+    ]);
+    expect(noTable.code).toBe(2);
+    expect(noTable.stderr).toMatch(/--table NAME or set TABLE_NAME/);
+    expect(regionless).toEqual({ code: 2, stdout: '', stderr: 'newsletter: --aws needs an AWS region: set AWS_REGION (or a region in your AWS profile)\n' });
   });
 });
