@@ -1,6 +1,6 @@
 /**
- * What can be replaced at any time: the five functions, the HTTP API, the send queue and the alarms. It receives
- * the stateful resources as props (Lee Gilmore's stateful/stateless split).
+ * What can be replaced at any time: the five functions, the HTTP API, the send queue, the SES events rule and the
+ * alarms. It receives the stateful resources as props (Lee Gilmore's stateful/stateless split).
  */
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
