@@ -28,5 +28,7 @@ export async function readAccounting(
     if (a.status !== 'SENDING' || a.queued !== 0) return a;
   }
   if (await campaigns.setStatus(campaignId, ['SENDING'], 'SENT')) a.status = 'SENT';
+  // Lost the race to another closer (the worker that recorded the last outcome): report what it wrote.
+  else a.status = (await campaigns.get(campaignId))?.status ?? a.status;
   return a;
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runSend } from '../../../lambdas/core/sending/send-campaign.ts';
 import { createRecipientWorker } from '../../../lambdas/core/sending/worker.ts';
 import { accountingAddsUp } from '../../../lambdas/core/sending/accounting.ts';
+import { readAccounting } from '../../../lambdas/core/sending/status.ts';
 import { world } from './fakes.ts';
 
 /** Deliver every message the queue holds once (first receive) to a worker; returns the ids it failed. */
@@ -31,6 +32,27 @@ describe('send Lambda core', () => {
     expect(new Set(emails).size).toBe(1234);
     expect(await w.campaigns.get('big-1')).toMatchObject({ status: 'SENDING', audience: 1234, enqueued: 1234, fanoutComplete: true });
     expect(w.issues.issues.has('big-1')).toBe(true);
+  });
+
+  it('a reader that loses the closing race to the worker reports SENT, not a stale SENDING', async () => {
+    // Prepare: everyone handled, the fan-out complete, the campaign still SENDING.
+    const w = world();
+    await w.seed(people(3));
+    await runSend(w.sendDeps, { issue: { markdown: 'race-1' }, mode: 'send' });
+    await deliverAll(w);
+    await w.campaigns.setStatus('race-1', ['SENT'], 'SENDING'); // undo the worker's own close, if it got there
+    expect((await w.campaigns.get('race-1'))?.status).toBe('SENDING');
+    // The worker closes the campaign between the reader's accounting read and its own conditional close.
+    const racing = Object.assign(Object.create(w.campaigns) as typeof w.campaigns, {
+      setStatus: async (id: string, from: Parameters<typeof w.campaigns.setStatus>[1], to: Parameters<typeof w.campaigns.setStatus>[2]) => {
+        await w.campaigns.setStatus(id, ['SENDING'], 'SENT');
+        return w.campaigns.setStatus(id, from, to);
+      },
+    });
+    // Act
+    const a = await readAccounting(racing, 'race-1');
+    // Assess
+    expect(a).toMatchObject({ status: 'SENT', sent: 3, queued: 0 });
   });
 
   it('retries the entries SendMessageBatch reports as Failed', async () => {
