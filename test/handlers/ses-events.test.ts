@@ -82,11 +82,13 @@ describe('SES events handler (EventBridge)', () => {
     expect(campaigns.pairStatus('issue-9', 'a@x.com')).toBe('SENT');
   });
 
-  it('a Send event for an absent or FAILED pair writes nothing either', async () => {
+  it('a Send event for a FAILED pair writes nothing; for an absent one (maybe a stale read) only a refused guarded write', async () => {
     await pairIn('b@x.com', 'FAILED');
     await handler(viaEventBridge(send('m9', ['b@x.com'])));
-    await handler(viaEventBridge(send('m10', ['nobody@x.com'])));
-    expect(calls).toEqual({ deliveryStatus: 2 });
+    expect(calls).toEqual({ deliveryStatus: 1 });
+    const r = await handler(viaEventBridge(send('m10', ['nobody@x.com'])));
+    expect(r).toMatchObject({ reconciled: 0 });
+    expect(calls).toEqual({ deliveryStatus: 2, recordDelivery: 1 });
     expect(campaigns.pairStatus('issue-9', 'b@x.com')).toBe('FAILED');
     expect(campaigns.pairStatus('issue-9', 'nobody@x.com')).toBeUndefined();
   });

@@ -14,7 +14,6 @@
  */
 import type { CampaignRepository, Clock, SubscriberRepository } from '../ports.ts';
 import { normalizeEmail } from '../subscribers/email.ts';
-import { allowedFrom } from './delivery-rules.ts';
 
 export interface SesEventDeps {
   subscribers: Pick<SubscriberRepository, 'suppress'>;
@@ -168,13 +167,14 @@ export async function handleSesEvents(deps: SesEventDeps, input: unknown): Promi
       case 'Send': {
         // SES did send it. A pair still SENDING (crash between SES accepting and the SENT write) or UNKNOWN (a retry
         // that gave up) becomes SENT. Every email produces a Send event and nearly all find the pair SENT, so a
-        // cheap eventually consistent read (0.5 RRU) decides, and only those pairs cost a write (1 WRU); a stale
-        // read costs one write the guard refuses, never a wrong state.
+        // cheap eventually consistent read (0.5 RRU) decides, and only those pairs cost a write (1 WRU). The read
+        // skips the write only when it shows a state that is never left (SENT, FAILED, SKIPPED), so a stale one is
+        // still true; anything else (absent or QUEUED from before the worker's claim) tries the guarded write.
         if (!event.campaignId) break;
         const mail = asObject(event.raw.mail);
         for (const email of addresses(mail?.destination)) {
           const status = await deps.campaigns.deliveryStatus(event.campaignId, email);
-          if (!status || !allowedFrom('SENT').includes(status)) continue;
+          if (status === 'SENT' || status === 'FAILED' || status === 'SKIPPED') continue;
           if (await deps.campaigns.recordDelivery(event.campaignId, email, 'SENT', { messageId: event.messageId })) {
             summary.reconciled++;
           }

@@ -6,6 +6,28 @@ import { world } from './fakes.ts';
 
 const reject = (messageId: string, to: string[]) => ({ eventType: 'Reject', reject: { reason: 'Bad content' }, mail: mail(messageId, to) });
 
+describe('SES Send events', () => {
+  it('reconcile a claimed pair even when the cheap read is stale (absent or QUEUED from before the claim)', async () => {
+    // Prepare: the worker claimed both pairs and crashed after SES accepted; the eventually consistent read lags.
+    const w = world();
+    await w.campaigns.start({ campaignId: 'issue-9', slug: 'issue-9', subject: 's', audience: 2, now: w.now });
+    await w.campaigns.park('issue-9', [{ email: 'q@x.com' }]);
+    await w.campaigns.claim('issue-9', 'q@x.com', w.now);
+    await w.campaigns.claim('issue-9', 'n@x.com', w.now);
+    const stale: Record<string, 'QUEUED' | undefined> = { 'q@x.com': 'QUEUED', 'n@x.com': undefined };
+    const campaigns = Object.assign(Object.create(w.campaigns) as typeof w.campaigns, {
+      deliveryStatus: async (_id: string, email: string) => stale[email],
+    });
+    const deps = { subscribers: w.subscribers, campaigns, clock: w.clock };
+    // Act
+    const r = await handleSesEvents(deps, viaEventBridge({ eventType: 'Send', send: {}, mail: mail('m1', ['q@x.com', 'n@x.com']) }));
+    // Assess
+    expect(r.reconciled).toBe(2);
+    expect(w.campaigns.pairStatus('issue-9', 'q@x.com')).toBe('SENT');
+    expect(w.campaigns.pairStatus('issue-9', 'n@x.com')).toBe('SENT');
+  });
+});
+
 describe('SES Reject events', () => {
   it('a Reject records FAILED for a pair that is SENDING or UNKNOWN, and leaves final pairs alone', async () => {
     const w = world();
