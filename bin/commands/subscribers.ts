@@ -193,6 +193,7 @@ export async function exportCommand(opts: TargetOptions & { csv?: boolean; json?
     if (opts.json) out.write('[');
     else out.write(`${EXPORT_COLUMNS.join(',')}\n`);
     for await (const s of subscribers.scan()) {
+      if (out.destroyed) return; // the reader has gone (`| head`): stop scanning
       if (opts.json) {
         out.write(`${first ? '\n' : ',\n'}${JSON.stringify(s)}`);
       } else {

@@ -16,7 +16,7 @@ let stack: LocalStack;
 let dataDir: string;
 let work: string;
 
-function run(args: string[], env: Record<string, string> = {}, closeStdout = false): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(args: string[], env: Record<string, string> = {}, closeStdout: boolean | 'both' = false): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const { PORT: _p, SES_PORT: _s, DYNAMODB_PORT: _d, TABLE_NAME: _t, ...base } = process.env;
     const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/newsletter.mjs'), 'subscribers', ...args], {
@@ -25,10 +25,12 @@ function run(args: string[], env: Record<string, string> = {}, closeStdout = fal
     });
     let stdout = '';
     let stderr = '';
-    // Like `newsletter subscribers export | head -0`: the reader is gone before the first write.
+    // Like `newsletter … 2>&1 | head -0`: the reader is gone before the first write (stderr is still captured
+    // when only stdout is closed).
     if (closeStdout) child.stdout.destroy();
     else child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    if (closeStdout === 'both') child.stderr.destroy();
+    else child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
@@ -55,6 +57,14 @@ afterAll(async () => {
 });
 
 describe('subscribers import', { timeout: 120_000 }, () => {
+  it('into closed pipes (| head) still imports every valid row and exits with its own code', async () => {
+    const file = csv('piped.csv', 'email\np1@example.com\nnot-an-address\np2@example.com\n');
+    const res = await run(['import', file, '--confirmed', '--consent-source', 'pipe test'], {}, 'both');
+    expect(res.code).toBe(1); // one row skipped, as without the pipe
+    expect((await stack.deps.subscribers.get('p1@example.com'))?.status).toBe('confirmed');
+    expect((await stack.deps.subscribers.get('p2@example.com'))?.status).toBe('confirmed');
+  });
+
   it('imports valid rows, reports invalid rows with line numbers and duplicates, and is idempotent', async () => {
     const file = csv(
       'list.csv',
