@@ -66,14 +66,14 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
         resendAfterSeconds: CONFIRMATION_RESEND_SECONDS,
       });
       if (!mayResend) return { kind: 'accepted', stored: outcome, emailSent: false };
-      const token = signToken({ purpose: 'confirm', email: request.email }, await deps.tokenKeys(), now);
-      const confirmUrl = `${deps.publicBaseUrl}/confirm?token=${encodeURIComponent(token)}`;
-      const content = await deps.renderConfirmation({
-        email: request.email,
-        ...(request.name ? { name: request.name } : {}),
-        confirmUrl,
-      });
       try {
+        const token = signToken({ purpose: 'confirm', email: request.email }, await deps.tokenKeys(), now);
+        const confirmUrl = `${deps.publicBaseUrl}/confirm?token=${encodeURIComponent(token)}`;
+        const content = await deps.renderConfirmation({
+          email: request.email,
+          ...(request.name ? { name: request.name } : {}),
+          confirmUrl,
+        });
         await mailer.send({
           from: deps.sender,
           to: request.email,
@@ -82,7 +82,8 @@ export function createSubscriberService(deps: SubscriberServiceDeps) {
           ...(deps.configurationSet ? { configurationSet: deps.configurationSet } : {}),
         });
       } catch (err) {
-        // The reader sees an error and will retry: the slot taken above must not lock them out for 10 minutes.
+        // The reader sees an error and will retry (keys, template or SES failed): the slot taken above must not
+        // lock them out for 10 minutes.
         await repo.releaseConfirmation(request.email, now).catch(() => undefined);
         throw err;
       }

@@ -78,4 +78,17 @@ describe('subscriber service', () => {
       email: 'a@example.com', source: 'form', now: failing.clock.now(), ttlSeconds: 3600, resendAfterSeconds: 600,
     })).toMatchObject({ mayResend: true });
   });
+
+  it('gives the slot back too when the token keys cannot be loaded (Secrets Manager down)', async () => {
+    const { clock, repo } = setup();
+    const service = createSubscriberService({
+      repo, clock,
+      mailer: { send: async () => ({ messageId: 'never' }), getSendQuota: async () => ({ maxSendRate: 1, max24HourSend: 1, sentLast24Hours: 0 }) },
+      tokenKeys: async () => { throw Object.assign(new Error('unreachable'), { name: 'InternalServiceError' }); },
+      renderConfirmation: async () => ({ subject: 's', html: 'h', text: 't' }),
+      sender: 'News <news@example.com>', publicBaseUrl: 'https://news.example',
+    });
+    await expect(service.subscribe({ email: 'k@example.com', source: 'test', isBot: false })).rejects.toMatchObject({ name: 'InternalServiceError' });
+    expect((await repo.get('k@example.com'))?.confirmationSentAt).toBeUndefined();
+  });
 });
