@@ -141,6 +141,8 @@ function registerSend(program: Command): void {
     .argument('<issue.md>', 'the issue in Markdown')
     .option('--dry-run', 'print the send plan (audience, suppressed, ETA, SES cost); send and record nothing')
     .option('--test <addresses>', 'send only to these comma-separated addresses, subject prefixed [TEST]')
+    .option('--asset-base-url <url>', "base URL for the issue's relative image paths (overrides its front matter)")
+    .option('--link-base-url <url>', "base URL for the issue's relative links (overrides its front matter)")
     .option('--json', 'print one JSON object, no progress bar')
     .option('--aws', 'invoke the deployed send function instead of the local stack')
     .addHelpText('after', `${examples(

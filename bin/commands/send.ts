@@ -211,6 +211,8 @@ function printPlan(result: Extract<SendResult, { status: 'dry-run' }>, json: boo
 }
 
 export interface SendOptions {
+  assetBaseUrl?: string;
+  linkBaseUrl?: string;
   dryRun?: boolean;
   test?: string;
   json?: boolean;
@@ -231,7 +233,12 @@ export async function sendCommand(file: string, opts: SendOptions): Promise<void
   const target = await openSendTarget(opts);
   try {
     const mode = opts.dryRun ? 'dry-run' : testRecipients ? 'test' : 'send';
-    const result = await invokeUntilFannedOut(target, { issue: { markdown }, mode, ...(testRecipients ? { testRecipients } : {}) });
+    const issue = {
+      markdown,
+      ...(opts.assetBaseUrl ? { assetBaseUrl: opts.assetBaseUrl } : {}),
+      ...(opts.linkBaseUrl ? { linkBaseUrl: opts.linkBaseUrl } : {}),
+    };
+    const result = await invokeUntilFannedOut(target, { issue, mode, ...(testRecipients ? { testRecipients } : {}) });
     if (result.status === 'dry-run') return printPlan(result, !!opts.json);
     if (result.status === 'test-sent') {
       if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);

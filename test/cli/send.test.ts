@@ -105,6 +105,22 @@ describe('newsletter send / status / resume', { timeout: 120_000 }, () => {
     expect(badTest.stdout).toBe('');
   });
 
+  it('--asset-base-url and --link-base-url resolve the issue\'s relative images and links; a non-URL is bad input', async () => {
+    writeFileSync(join(dir, 'relative.md'), '# Relative 1\n\n## News\n\n![Chart](img/chart.png)\n\n* [Story](/story) text.\n');
+    await fetch(`${stack.urls.sesEndpoint}/clear-store`, { method: 'POST' });
+    const [ok, bad] = await Promise.all([
+      newsletter(env(), 'send', 'relative.md', '--test', 'qa@example.org', '--asset-base-url', 'https://cdn.example/n/', '--link-base-url', 'https://blog.example'),
+      newsletter(env(), 'send', 'relative.md', '--dry-run', '--asset-base-url', 'cdn.example'),
+    ]);
+    expect(ok.code).toBe(EXIT.OK);
+    const emails = ((await (await fetch(`${stack.urls.sesEndpoint}/store`)).json()) as { emails: Array<{ body: { html: string } }> }).emails;
+    expect(emails).toHaveLength(1);
+    expect(emails[0]!.body.html).toContain('src="https://cdn.example/n/img/chart.png"');
+    expect(emails[0]!.body.html).toContain('href="https://blog.example/story"');
+    expect(bad.code).toBe(EXIT.BAD_INPUT);
+    expect(bad.stderr).toBe('newsletter: issue.assetBaseUrl must be an http(s) URL\n');
+  });
+
   it('--test sends only to the given address with a [TEST] subject', async () => {
     await fetch(`${stack.urls.sesEndpoint}/clear-store`, { method: 'POST' });
     const r = await newsletter(env(), 'send', 'issue.md', '--test', 'qa@example.org', '--json');

@@ -27,7 +27,8 @@ export type SendMode = 'dry-run' | 'test' | 'send';
 
 /** The send Lambda's input (the Lambda event). */
 export interface SendInput {
-  issue: { markdown: string } | { s3Key: string };
+  /** The issue, and optionally the bases for its relative images and links (they override its front matter). */
+  issue: ({ markdown: string } | { s3Key: string }) & RenderBases;
   mode: SendMode;
   /** Addresses for `test` mode. */
   testRecipients?: string[];
@@ -76,7 +77,13 @@ export type SendResult =
   | { status: 'invalid'; message: string };
 
 /** The renderer, reduced to what sending needs. Throws on an issue that cannot be rendered. */
-export type RenderForSend = (markdown: string) => Promise<{ issue: StoredIssue; warnings: string[] }>;
+/** Base URLs for an issue's relative images and links, as `newsletter render` takes them. */
+export interface RenderBases {
+  assetBaseUrl?: string;
+  linkBaseUrl?: string;
+}
+
+export type RenderForSend = (markdown: string, bases?: RenderBases) => Promise<{ issue: StoredIssue; warnings: string[] }>;
 
 export interface SendDeps extends ComposeSettings {
   render: RenderForSend;
@@ -127,6 +134,10 @@ export function validateSendInput(input: unknown): string | undefined {
   if (!issue || (typeof issue.markdown !== 'string' && typeof issue.s3Key !== 'string')) {
     return 'issue must be {markdown} or {s3Key}';
   }
+  for (const key of ['assetBaseUrl', 'linkBaseUrl'] as const) {
+    const value = (issue as RenderBases)[key];
+    if (value !== undefined && (typeof value !== 'string' || !/^https?:\/\/[^\s/]+/i.test(value))) return `issue.${key} must be an http(s) URL`;
+  }
   if (i.mode === 'test') {
     if (!Array.isArray(i.testRecipients) || i.testRecipients.length === 0) return 'test mode needs testRecipients';
     if (i.testRecipients.length > 50) return 'at most 50 test recipients';
@@ -154,7 +165,8 @@ export async function runSend(deps: SendDeps, input: SendInput | ResumeInput): P
 
   let rendered: Awaited<ReturnType<RenderForSend>>;
   try {
-    rendered = await deps.render(markdown);
+    const { assetBaseUrl, linkBaseUrl } = input.issue;
+    rendered = await deps.render(markdown, { ...(assetBaseUrl ? { assetBaseUrl } : {}), ...(linkBaseUrl ? { linkBaseUrl } : {}) });
   } catch (err) {
     return { status: 'invalid', message: `cannot render the issue: ${errorReason(err)}` };
   }
