@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SES_EVENT_TYPES } from '../infra/stateful-stack.ts';
 import { FUNCTION_MEMORY_MB, workerSizing } from '../infra/settings.ts';
-import { ROUTED_SES_EVENT_TYPES } from '../infra/stateless-stack.ts';
+import { ROUTED_SES_EVENT_TYPES } from '../infra/settings.ts';
 import { runColdStartBench } from './cold-start.bench.ts';
 import { costPerMillion, EVENTBRIDGE_BILLED_EVENT_USD, modelCalls, type CostInput } from './cost-model.ts';
 import { runFanoutBench } from './fanout.bench.ts';

@@ -3,7 +3,7 @@
  * `detail`), reduced to the fields the events Lambda reads. For timing the events Lambda and counting its DynamoDB
  * calls, in the benchmark and in the cost-model test.
  */
-import { ROUTED_SES_EVENT_TYPES } from '../infra/stateless-stack.ts';
+import { ROUTED_SES_EVENT_TYPES } from '../infra/settings.ts';
 
 const mail = (messageId: string, to: string, campaignId: string) => ({
   timestamp: new Date().toISOString(),

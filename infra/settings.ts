@@ -167,3 +167,11 @@ export function workerSizing(settings: Pick<Settings, 'sendRate' | 'sendRateFrac
   const batchSize = Math.min(10, Math.max(1, Math.floor((perWorker * WORKER_TIMEOUT_SECONDS) / 2 / RECIPIENTS_PER_MESSAGE)));
   return { rate, maxConcurrency, batchSize };
 }
+
+/**
+ * SES event types (`detail.eventType`) the EventBridge rule sends to the events function. Bounce and Complaint
+ * suppress the subscriber, Reject settles the pair as FAILED, Send reconciles a pair left in doubt. Delivery is
+ * published to the bus (issue 5) but not routed: counting it would cost an invocation and a write per email, and
+ * nothing reads the count.
+ */
+export const ROUTED_SES_EVENT_TYPES = ['Bounce', 'Complaint', 'Reject', 'Send'] as const;

@@ -19,7 +19,7 @@ export interface StatefulStackProps extends StackProps {
 
 /**
  * SES event types the configuration set publishes to the account's default EventBridge bus (the set issue 5 asks
- * for). Which of them reach the events function is the stateless stack's rule (ROUTED_SES_EVENT_TYPES).
+ * for). Which of them reach the events function is the stateless stack's rule (ROUTED_SES_EVENT_TYPES in settings.ts).
  */
 export const SES_EVENT_TYPES = [
   ses.EmailSendingEvent.SEND,

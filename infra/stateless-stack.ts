@@ -21,7 +21,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { acknowledge } from './nag.ts';
 import type { Construct } from 'constructs';
 import { NewsletterFunction } from './constructs/newsletter-function.ts';
-import { FUNCTION_MEMORY_MB, WORKER_TIMEOUT_SECONDS, workerSizing, type Settings } from './settings.ts';
+import { FUNCTION_MEMORY_MB, ROUTED_SES_EVENT_TYPES, WORKER_TIMEOUT_SECONDS, workerSizing, type Settings } from './settings.ts';
 
 export interface StatelessStackProps extends StackProps {
   readonly settings: Settings;
@@ -42,13 +42,6 @@ export const MAX_RECEIVE_COUNT = 5;
 /** AWS's guidance for SQS event sources: visibility timeout at least six times the function timeout. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
 
-/**
- * SES event types (`detail.eventType`) the EventBridge rule sends to the events function. Bounce and Complaint
- * suppress the subscriber, Reject settles the pair as FAILED, Send reconciles a pair left in doubt. Delivery is
- * published to the bus (issue 5) but not routed: counting it would cost an invocation and a write per email, and
- * nothing reads the count.
- */
-export const ROUTED_SES_EVENT_TYPES = ['Bounce', 'Complaint', 'Reject', 'Send'] as const;
 /** EventBridge's retries of an events-function invocation it could not make (throttling), before the DLQ. */
 export const SES_EVENTS_RULE_RETRIES = 8;
 

@@ -273,8 +273,9 @@ export async function statusCommand(campaignId: string | undefined, opts: { json
   const target = await openSendTarget(opts, process.env, false);
   try {
     if (campaignId === undefined) return printCampaignList(await target.campaigns.list(), !!opts.json);
-    if (!(await target.campaigns.get(campaignId))) throw unknownCampaign(campaignId);
-    const a = await readAccounting(target.campaigns, campaignId);
+    const record = await target.campaigns.get(campaignId);
+    if (!record) throw unknownCampaign(campaignId);
+    const a = await readAccounting(target.campaigns, campaignId, record);
     printAccounting(a, !!opts.json);
     if (!accountingAddsUp(a)) process.exitCode = EXIT.FAILED;
   } finally {

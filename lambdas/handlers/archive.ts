@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import Handlebars from 'handlebars';
 import { atomFeed } from '../core/archive/atom.ts';
-import { findArchivedIssue, isArchiveSlug, listArchive, webVersionHtml, type ArchiveDeps } from '../core/archive/archive.ts';
+import { findArchivedIssue, isArchiveSlug, listArchive, webVersionHtml, type ArchiveDeps, type IssueSummary } from '../core/archive/archive.ts';
 import { systemClock, type Clock } from '../core/ports.ts';
 import { archiveUrl } from '../core/sending/compose.ts';
 import { html, type HttpResult } from './http/responses.ts';
@@ -63,17 +63,20 @@ export function createArchiveHandler(options: ArchiveHandlerOptions): HttpHandle
   const logError = options.logError ?? ((message, err) => console.error(message, err));
   const t = compileTemplates(options.templatesDir ?? DEFAULT_TEMPLATES_DIR);
   const common = { newsletterName, basePath, lang: 'en' };
+  const bannerHtml = t.banner(common);
+  /** Stored issues never change once listed: read each once per container (see listArchive). */
+  const summaries = new Map<string, IssueSummary>();
 
   const message = (statusCode: number, title: string, text: string, headers: Record<string, string> = {}) =>
     html(statusCode, t.message({ ...common, title, message: text }), headers);
 
   const index = async (): Promise<HttpResult> => {
-    const entries = (await listArchive(options)).map((e) => ({ ...e, day: (e.date ?? e.sentAt).slice(0, 10) }));
+    const entries = (await listArchive(options, summaries)).map((e) => ({ ...e, day: (e.date ?? e.sentAt).slice(0, 10) }));
     return html(200, t.index({ ...common, entries }), REVALIDATE);
   };
 
   const feed = async (): Promise<HttpResult> => {
-    const body = atomFeed(await listArchive(options), {
+    const body = atomFeed(await listArchive(options, summaries), {
       title: newsletterName,
       archiveUrl: `${base}/archive`,
       feedUrl: `${base}/archive/feed.xml`,
@@ -100,7 +103,7 @@ export function createArchiveHandler(options: ArchiveHandlerOptions): HttpHandle
     const page = webVersionHtml(found.issue, {
       pageUrl: archiveUrl(base, slug),
       subscribeUrl: `${base}/subscribe`,
-      bannerHtml: t.banner(common),
+      bannerHtml,
     });
     return html(200, page, { ...CACHEABLE, 'content-security-policy': ISSUE_PAGE_CSP });
   };

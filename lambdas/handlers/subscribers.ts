@@ -149,7 +149,6 @@ export interface SubscribersAppOptions extends Omit<SubscriberServiceDeps, 'rend
   logError?: SubscribersHandlerDeps['logError'];
 }
 
-export { displayName };
 
 /** Wire the service, the templates and the routes into one handler. */
 export function buildSubscribersHandler(options: SubscribersAppOptions): HttpHandler {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SES_EVENT_TYPES } from '../../infra/stateful-stack.ts';
-import { ROUTED_SES_EVENT_TYPES } from '../../infra/stateless-stack.ts';
+import { ROUTED_SES_EVENT_TYPES } from '../../infra/settings.ts';
 import { localDynamoClient } from '../../lambdas/local/emulators.ts';
 import type { AttachedSending } from '../../lambdas/local/sending.ts';
 import { EVENTBRIDGE_BILLED_EVENT_USD, costPerMillion, modelCalls } from '../../bench/cost-model.ts';

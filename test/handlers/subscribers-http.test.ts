@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { HttpError, MAX_BODY_BYTES, parseForm, wantsJson } from '../../lambdas/handlers/http/body.ts';
 import { route, type Routes } from '../../lambdas/handlers/http/router.ts';
 import { text } from '../../lambdas/handlers/http/responses.ts';
-import { displayName } from '../../lambdas/handlers/subscribers.ts';
+import { displayName } from '../../lambdas/core/subscribers/email.ts';
 import { httpEvent } from '../support/emulators.ts';
 
 const fail = (fn: () => unknown): HttpError => {

@@ -10,9 +10,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { CONFIRMED_INDEX, TTL_ATTRIBUTE, tableDefinition } from '../../lambdas/adapters/dynamodb/table.ts';
 import { parseTokenKeys } from '../../lambdas/adapters/secrets/token-keys.ts';
 import { AwsSolutionsChecks } from '../../infra/nag.ts';
-import { FUNCTION_MEMORY_MB, workerSizing } from '../../infra/settings.ts';
+import { FUNCTION_MEMORY_MB, ROUTED_SES_EVENT_TYPES, workerSizing } from '../../infra/settings.ts';
 import {
-  ARCHIVE_PATHS, MAX_RECEIVE_COUNT, ROUTED_SES_EVENT_TYPES, SES_EVENTS_RULE_RETRIES, SUBSCRIBER_PATHS,
+  ARCHIVE_PATHS, MAX_RECEIVE_COUNT, SES_EVENTS_RULE_RETRIES, SUBSCRIBER_PATHS,
 } from '../../infra/stateless-stack.ts';
 import {
   FULL_CONTEXT, FUNCTION_IDS, MINIMAL_CONTEXT, actionsOf, functionLogicalId, functionProps, resourcesOf, roleActions,

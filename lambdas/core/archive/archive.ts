@@ -49,11 +49,15 @@ function isPublic(c: CampaignRecord): boolean {
   return c.status !== 'DRAFT';
 }
 
+/** What the list needs of a stored issue: everything but its (large) HTML and text. */
+export type IssueSummary = Omit<StoredIssue, 'html' | 'text'>;
+
 /**
  * The sent issues, newest first. A campaign whose rendered issue is missing from the store is left out (its page
- * would be a 404 too). Costs one campaign list plus one IssueStore read per listed campaign.
+ * would be a 404 too). Costs one campaign list plus one IssueStore read per listed campaign not yet in `summaries`:
+ * an issue is stored before its campaign exists and never changes after, so a container can keep what it read.
  */
-export async function listArchive(deps: ArchiveDeps): Promise<ArchiveEntry[]> {
+export async function listArchive(deps: ArchiveDeps, summaries: Map<string, IssueSummary> = new Map()): Promise<ArchiveEntry[]> {
   const campaigns = (await deps.campaigns.list()).filter(isListed);
   const entries: Array<ArchiveEntry | undefined> = new Array(campaigns.length);
   let next = 0;
@@ -61,8 +65,15 @@ export async function listArchive(deps: ArchiveDeps): Promise<ArchiveEntry[]> {
     Array.from({ length: Math.min(READ_CONCURRENCY, campaigns.length) }, async () => {
       for (let i = next++; i < campaigns.length; i = next++) {
         const c = campaigns[i]!;
-        const issue = isArchiveSlug(c.slug) ? await deps.issues.get(c.slug) : undefined;
-        entries[i] = issue && toEntry(c, issue);
+        let summary = summaries.get(c.slug);
+        if (!summary && isArchiveSlug(c.slug)) {
+          const issue = await deps.issues.get(c.slug);
+          if (issue) {
+            const { html: _html, text: _text, ...rest } = issue;
+            summaries.set(c.slug, (summary = rest));
+          }
+        }
+        entries[i] = summary && toEntry(c, summary);
       }
     }),
   );
@@ -71,7 +82,7 @@ export async function listArchive(deps: ArchiveDeps): Promise<ArchiveEntry[]> {
     .sort((a, b) => b.sentAt.localeCompare(a.sentAt) || a.slug.localeCompare(b.slug));
 }
 
-function toEntry(c: CampaignRecord, issue: StoredIssue): ArchiveEntry {
+function toEntry(c: CampaignRecord, issue: IssueSummary): ArchiveEntry {
   return {
     slug: issue.slug,
     title: issue.title || issue.subject,

@@ -30,7 +30,7 @@ export function emptyPairCounts(): PairCounts {
  * the list before the repair (they received nothing and are no longer subscribed; nobody can name them).
  */
 export function audienceOf(
-  campaign: Pick<CampaignRecord, 'audience' | 'enqueued' | 'fanoutComplete'> & { repairedAt?: string },
+  campaign: Pick<CampaignRecord, 'audience' | 'enqueued' | 'fanoutComplete' | 'repairedAt'>,
   pairs?: number,
 ): number {
   if (campaign.repairedAt && pairs !== undefined) return pairs;

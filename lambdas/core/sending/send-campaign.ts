@@ -76,13 +76,13 @@ export type SendResult =
   | { status: 'not-found'; message: string }
   | { status: 'invalid'; message: string };
 
-/** The renderer, reduced to what sending needs. Throws on an issue that cannot be rendered. */
 /** Base URLs for an issue's relative images and links, as `newsletter render` takes them. */
 export interface RenderBases {
   assetBaseUrl?: string;
   linkBaseUrl?: string;
 }
 
+/** The renderer, reduced to what sending needs. Throws on an issue that cannot be rendered. */
 export type RenderForSend = (markdown: string, bases?: RenderBases) => Promise<{ issue: StoredIssue; warnings: string[] }>;
 
 export interface SendDeps extends ComposeSettings {
