@@ -17,15 +17,10 @@ import type { SendResult } from '../../lambdas/core/sending/send-campaign.ts';
 import { readAccounting } from '../../lambdas/core/sending/status.ts';
 import { normalizeEmail } from '../../lambdas/core/subscribers/email.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lambdas/local/emulators.ts';
+import { SEND_FUNCTION_NAME } from '../../lambdas/local/names.ts';
 import { CliError, EXIT } from './common.ts';
 import { progressBar } from './progress.ts';
 import { openTable } from './table.ts';
-
-/**
- * The local stack's name for the send function: SEND_FUNCTION_NAME in lambdas/local/sending.ts (a test checks
- * they agree). Not imported from there, because that module loads the whole send pipeline (~0.75 s).
- */
-export const LOCAL_SEND_FUNCTION_NAME = 'send';
 
 type Env = Record<string, string | undefined>;
 
@@ -53,7 +48,7 @@ async function openSendTarget(opts: { aws?: boolean }, env: Env = process.env, n
   const lambda = table.local
     ? new LambdaClient({ endpoint: table.local.baseUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 })
     : new LambdaClient({});
-  const functionName = table.local ? LOCAL_SEND_FUNCTION_NAME : (env.SEND_FUNCTION_NAME ?? '');
+  const functionName = table.local ? SEND_FUNCTION_NAME : (env.SEND_FUNCTION_NAME ?? '');
   const campaigns = table.campaigns;
   const pollMs = table.local ? 250 : 5000;
   const close = () => {

@@ -8,14 +8,9 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbCampaignRepository } from '../../lambdas/adapters/dynamodb/dynamodb-campaign-repository.ts';
 import { DynamoDbSubscriberRepository } from '../../lambdas/adapters/dynamodb/dynamodb-subscriber-repository.ts';
 import { localDynamoClient } from '../../lambdas/local/emulators.ts';
+import { DOCUMENT_CLIENT_OPTIONS } from '../../lambdas/runtime/client-options.ts';
 import type { StackInfo } from '../../lambdas/local/stack-info.ts';
 import { CliError, localStackOrExit } from './common.ts';
-
-/**
- * DOCUMENT_CLIENT_OPTIONS of lambdas/runtime/aws-clients.ts (the repositories need undefined values dropped),
- * repeated because that module also loads the SES and Secrets Manager clients.
- */
-const DOCUMENT_OPTIONS = { marshallOptions: { removeUndefinedValues: true } } as const;
 
 export interface TableOptions {
   aws?: boolean;
@@ -53,7 +48,7 @@ export async function openTable(opts: TableOptions, env: Record<string, string |
     dynamo = localDynamoClient(local.dynamoEndpoint);
     tableName = opts.table ?? local.tableName;
   }
-  const doc = DynamoDBDocumentClient.from(dynamo, DOCUMENT_OPTIONS);
+  const doc = DynamoDBDocumentClient.from(dynamo, DOCUMENT_CLIENT_OPTIONS);
   return {
     subscribers: new DynamoDbSubscriberRepository(doc, tableName),
     campaigns: new DynamoDbCampaignRepository(doc, tableName),

@@ -27,6 +27,7 @@ import { createSendHandler, type InvokeContext } from '../handlers/send.ts';
 import { createSesEventsHandler } from '../handlers/ses-events.ts';
 import { createWorkerHandler } from '../handlers/worker.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localDynamoClient } from './emulators.ts';
+import { SEND_FUNCTION_NAME } from './names.ts';
 import { LocalQueue, type LocalQueueOptions } from './queue/local-queue.ts';
 
 /** What the sending pipeline needs from the local stack (a subset of what startLocalStack returns). */
@@ -92,7 +93,6 @@ export interface AttachedSending {
   stop(): Promise<void>;
 }
 
-export const SEND_FUNCTION_NAME = 'send';
 export const INVOKE_PATH = `/2015-03-31/functions/${SEND_FUNCTION_NAME}/invocations`;
 
 export function attachSending(stack: SendingStackLike, options: SendingOptions): AttachedSending {

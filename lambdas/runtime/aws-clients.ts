@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DOCUMENT_CLIENT_OPTIONS } from './client-options.ts';
 
 let ddb: DynamoDBClient | undefined;
 let doc: DynamoDBDocumentClient | undefined;
@@ -18,8 +19,7 @@ export function dynamoClient(): DynamoDBClient {
   return ddb;
 }
 
-/** The options every DocumentClient in this project uses (AWS and local alike). */
-export const DOCUMENT_CLIENT_OPTIONS = { marshallOptions: { removeUndefinedValues: true } } as const;
+export { DOCUMENT_CLIENT_OPTIONS };
 
 /** DocumentClient over {@link dynamoClient}: plain JS values in and out. */
 export function documentClient(): DynamoDBDocumentClient {
