@@ -8,21 +8,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import Handlebars from 'handlebars';
 import { atomFeed } from '../core/archive/atom.ts';
 import { findArchivedIssue, isArchiveSlug, listArchive, webVersionHtml, type ArchiveDeps, type IssueSummary } from '../core/archive/archive.ts';
 import { systemClock, type Clock } from '../core/ports.ts';
 import { archiveUrl } from '../core/sending/compose.ts';
+import { DEFAULT_TEMPLATES_DIR, pagesHandlebars } from './http/pages.ts';
 import { html, type HttpResult } from './http/responses.ts';
 import { requestPath } from './http/router.ts';
-
-/**
- * The repository's templates/ (a Lambda bundle passes TEMPLATES_DIR instead). Not imported from http/templates.ts:
- * that module loads MJML for the confirmation email, which would put megabytes into this function's bundle.
- */
-const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
 
 export type HttpHandler = (event: APIGatewayProxyEventV2) => Promise<HttpResult>;
 
@@ -41,8 +34,7 @@ type ArchiveTemplate = 'index' | 'message' | 'banner';
 
 /** Archive templates compiled once per container, with the subscribe pages' layout as the `layout` partial. */
 function compileTemplates(templatesDir: string): Record<ArchiveTemplate, HandlebarsTemplateDelegate> {
-  const hbs = Handlebars.create();
-  hbs.registerPartial('layout', readFileSync(join(templatesDir, 'pages', 'layout.hbs'), 'utf8'));
+  const hbs = pagesHandlebars(templatesDir);
   const compile = (name: ArchiveTemplate) => hbs.compile(readFileSync(join(templatesDir, 'archive', `${name}.hbs`), 'utf8'));
   return { index: compile('index'), message: compile('message'), banner: compile('banner') };
 }

@@ -14,7 +14,8 @@ import {
 import { HttpError, parseForm, wantsJson } from './http/body.ts';
 import { html, json, type HttpResult } from './http/responses.ts';
 import { route, type Routes } from './http/router.ts';
-import { createConfirmationRenderer, createPageRenderer, type PageName } from './http/templates.ts';
+import { createConfirmationRenderer } from './http/confirmation-email.ts';
+import { createPageRenderer, type PageName } from './http/pages.ts';
 import { displayName } from '../core/subscribers/email.ts';
 
 export interface SubscribersHandlerDeps {
