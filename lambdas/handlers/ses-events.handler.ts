@@ -3,10 +3,10 @@ import { DynamoDbCampaignRepository } from '../adapters/dynamodb/dynamodb-campai
 import { DynamoDbSubscriberRepository } from '../adapters/dynamodb/dynamodb-subscriber-repository.ts';
 import { systemClock } from '../core/ports.ts';
 import { documentClient } from '../runtime/aws-clients.ts';
-import { configSchema, loadConfig } from '../runtime/config.ts';
+import { configFor, loadConfig } from '../runtime/config.ts';
 import { createSesEventsHandler } from './ses-events.ts';
 
-const config = loadConfig(configSchema.pick({ TABLE_NAME: true }));
+const config = loadConfig(configFor({ TABLE_NAME: true }));
 
 export const handler = createSesEventsHandler({
   subscribers: new DynamoDbSubscriberRepository(documentClient(), config.TABLE_NAME),

@@ -9,11 +9,11 @@ import { secretsManagerTokenKeys } from '../adapters/secrets/token-keys.ts';
 import { SesMailer } from '../adapters/ses/ses-mailer.ts';
 import { systemClock } from '../core/ports.ts';
 import { documentClient, secretsClient, sesClient } from '../runtime/aws-clients.ts';
-import { configSchema, loadConfig } from '../runtime/config.ts';
+import { configFor, loadConfig } from '../runtime/config.ts';
 import { buildSubscribersHandler } from './subscribers.ts';
 
 const config = loadConfig(
-  configSchema.pick({ TABLE_NAME: true, SENDER: true, PUBLIC_BASE_URL: true, TOKEN_SECRET_ARN: true, CONFIGURATION_SET: true }),
+  configFor({ TABLE_NAME: true, SENDER: true, PUBLIC_BASE_URL: true, TOKEN_SECRET_ARN: true, CONFIGURATION_SET: true }),
 );
 
 export const handler = buildSubscribersHandler({
