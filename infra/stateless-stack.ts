@@ -139,7 +139,6 @@ export class StatelessStack extends Stack {
       memorySize: FUNCTION_MEMORY_MB.archive,
     })
       .readsTable(props.table)
-      .readsBucket(bucket)
       // The sender's display name titles the archive pages and the feed.
       .withEnvironment({ ...common, SENDER: settings.sender });
 
@@ -154,8 +153,8 @@ export class StatelessStack extends Stack {
       .writesTable(props.table)
       // `send --dry-run` counts unsubscribed, bounced and complained subscribers with one full scan.
       .scansTable(props.table)
+      // Issue Markdown uploaded for the `{s3Key}` input; rendered issues go to the table.
       .readsBucket(bucket)
-      .writesBucket(bucket)
       .sendsToQueue(this.queue)
       .readsTokenKeys(props.tokenSecret)
       // `send --test` mails the given addresses directly.
@@ -170,7 +169,6 @@ export class StatelessStack extends Stack {
       timeout: Duration.seconds(WORKER_TIMEOUT_SECONDS),
     })
       .writesTable(props.table)
-      .readsBucket(bucket)
       .readsTokenKeys(props.tokenSecret)
       .sendsEmail(sendsEmail)
       // On its last receive the worker parks the recipients it could not try (so `resume` finds them) before SQS

@@ -127,20 +127,11 @@ export class NewsletterFunction extends NodejsFunction {
   /** GetObject and ListBucket (so a missing key is a 404, not a 403), and BUCKET_NAME. */
   readsBucket(bucket: s3.IBucket): this {
     this.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
-    return this.bucketObjects(bucket, 's3:GetObject');
-  }
-
-  /** PutObject only (rendered issues and archive pages), and BUCKET_NAME. */
-  writesBucket(bucket: s3.IBucket): this {
-    return this.bucketObjects(bucket, 's3:PutObject');
-  }
-
-  private bucketObjects(bucket: s3.IBucket, action: string): this {
     const objects = bucket.arnForObjects('*');
-    this.addToRolePolicy(new iam.PolicyStatement({ actions: [action], resources: [objects] }));
+    this.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: [objects] }));
     acknowledge(this.executionRole, {
       id: wildcardResourceFinding(this, objects),
-      reason: 'Object actions need a key pattern: issues are stored under keys chosen at send time, in this one bucket.',
+      reason: 'Object reads need a key pattern: the operator uploads issue Markdown under keys of their choosing, in this one bucket.',
     });
     return this.withEnvironment({ BUCKET_NAME: bucket.bucketName });
   }

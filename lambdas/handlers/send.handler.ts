@@ -5,37 +5,33 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDbIssueStore } from '../adapters/dynamodb/dynamodb-issue-store.ts';
 import { DynamoDbCampaignRepository } from '../adapters/dynamodb/dynamodb-campaign-repository.ts';
 import { DynamoDbSubscriberRepository } from '../adapters/dynamodb/dynamodb-subscriber-repository.ts';
-import { S3IssueStore } from '../adapters/s3/s3-issue-store.ts';
 import { secretsManagerTokenKeys } from '../adapters/secrets/token-keys.ts';
 import { SesMailer } from '../adapters/ses/ses-mailer.ts';
+import { s3MarkdownReader } from '../adapters/s3/s3-markdown.ts';
 import { SqsQueue } from '../adapters/sqs/sqs-queue.ts';
 import { compilePersonalizer } from '../core/issue/personalize.ts';
 import { systemClock } from '../core/ports.ts';
 import { renderForSend } from '../core/sending/render-for-send.ts';
 import { unsubscribeTokenSigner } from '../core/sending/unsubscribe-token.ts';
 import { documentClient, secretsClient, sesClient } from '../runtime/aws-clients.ts';
-import { configSchema, loadConfig } from '../runtime/config.ts';
+import { configFor, loadConfig } from '../runtime/config.ts';
 import { createSendHandler } from './send.ts';
 
 const config = loadConfig(
-  configSchema.pick({
+  configFor({
     TABLE_NAME: true, BUCKET_NAME: true, QUEUE_URL: true, SENDER: true, PUBLIC_BASE_URL: true, POSTAL_ADDRESS: true,
     TOKEN_SECRET_ARN: true, CONFIGURATION_SET: true, SEND_RATE_FRACTION: true, MAX_SEND_RATE: true,
   }),
 );
-const issues = new S3IssueStore(new S3Client({}), config.BUCKET_NAME);
 const mailer = new SesMailer(sesClient());
 
 export const handler = createSendHandler({
   render: renderForSend({ postalAddress: config.POSTAL_ADDRESS }),
-  loadMarkdown: async (key) => {
-    const text = await issues.readText(key);
-    if (text === undefined) throw new Error(`s3://${config.BUCKET_NAME}/${key} not found`);
-    return text;
-  },
-  issues,
+  loadMarkdown: s3MarkdownReader(new S3Client({}), config.BUCKET_NAME),
+  issues: new DynamoDbIssueStore(documentClient(), config.TABLE_NAME),
   campaigns: new DynamoDbCampaignRepository(documentClient(), config.TABLE_NAME),
   subscribers: new DynamoDbSubscriberRepository(documentClient(), config.TABLE_NAME),
   queue: new SqsQueue(new SQSClient({}), config.QUEUE_URL),

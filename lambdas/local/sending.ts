@@ -12,7 +12,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbCampaignRepository } from '../adapters/dynamodb/dynamodb-campaign-repository.ts';
 import { DynamoDbSubscriberRepository } from '../adapters/dynamodb/dynamodb-subscriber-repository.ts';
-import { FsIssueStore } from '../adapters/fs/fs-issue-store.ts';
+import { DynamoDbIssueStore } from '../adapters/dynamodb/dynamodb-issue-store.ts';
 import { SesMailer } from '../adapters/ses/ses-mailer.ts';
 import { compilePersonalizer } from '../core/issue/personalize.ts';
 import type { Clock, Mailer, Queue, TokenKeys } from '../core/ports.ts';
@@ -35,8 +35,8 @@ export interface SendingStackLike {
   dynamoEndpoint: string;
   sesEndpoint: string;
   tableName: string;
-  /** Rendered issues go to `<dataDir>/issues/<slug>.json`. */
-  dataDir: string;
+  /** Unused since rendered issues moved into the table; accepted until bench/fanout-child.ts stops passing it. */
+  dataDir?: string;
   /** Base URL of the local HTTP API (unsubscribe and archive links), no trailing slash. */
   publicBaseUrl: string;
 }
@@ -83,7 +83,7 @@ export interface AttachedSending {
   queue: LocalQueue;
   campaigns: DynamoDbCampaignRepository;
   subscribers: DynamoDbSubscriberRepository;
-  issues: FsIssueStore;
+  issues: DynamoDbIssueStore;
   mailer: Mailer;
   /** The DynamoDB client every repository here uses (benchmarks and tests count its calls). */
   dynamo: ReturnType<typeof localDynamoClient>;
@@ -103,7 +103,7 @@ export function attachSending(stack: SendingStackLike, options: SendingOptions):
   const mailer = options.mailer ?? new SesMailer(ses);
   const campaigns = new DynamoDbCampaignRepository(doc, stack.tableName);
   const subscribers = new DynamoDbSubscriberRepository(doc, stack.tableName);
-  const issues = new FsIssueStore(stack.dataDir);
+  const issues = new DynamoDbIssueStore(doc, stack.tableName);
   const queue = new LocalQueue(options.queue);
   const fraction = options.rateFraction ?? 0.8;
   const readMaxRate = async () => options.maxSendRate ?? (await mailer.getSendQuota()).maxSendRate;

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import type { Clock, TokenKeys } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
 import { DynamoDbCampaignRepository } from '../adapters/dynamodb/dynamodb-campaign-repository.ts';
-import { FsIssueStore } from '../adapters/fs/fs-issue-store.ts';
+import { DynamoDbIssueStore } from '../adapters/dynamodb/dynamodb-issue-store.ts';
 import { createArchiveHandler } from '../handlers/archive.ts';
 import { buildSubscribersHandler } from '../handlers/subscribers.ts';
 import { displayName } from '../core/subscribers/email.ts';
@@ -104,12 +104,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       publicBaseUrl: deps.publicBaseUrl,
     }),
   );
-  // The web archive reads the campaigns and the rendered issues the send pipeline stores in DATA_DIR/issues.
+  // The web archive reads the campaigns and the rendered issues the send pipeline stores in the table.
   routes.add(
     '/archive',
     createArchiveHandler({
       campaigns: new DynamoDbCampaignRepository(base.doc, base.tableName),
-      issues: new FsIssueStore(dataDir),
+      issues: new DynamoDbIssueStore(base.doc, base.tableName),
       publicBaseUrl: deps.publicBaseUrl,
       newsletterName: displayName(deps.sender),
       clock,

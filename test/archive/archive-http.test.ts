@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbCampaignRepository } from '../../lambdas/adapters/dynamodb/dynamodb-campaign-repository.ts';
-import { FsIssueStore } from '../../lambdas/adapters/fs/fs-issue-store.ts';
+import { DynamoDbIssueStore } from '../../lambdas/adapters/dynamodb/dynamodb-issue-store.ts';
 import type { StoredIssue } from '../../lambdas/core/ports.ts';
 import { createArchiveHandler } from '../../lambdas/handlers/archive.ts';
 import { localDynamoClient } from '../../lambdas/local/emulators.ts';
@@ -188,7 +188,7 @@ describe('archive handler faults', () => {
     const logged: unknown[] = [];
     const handler = createArchiveHandler({
       campaigns: new DynamoDbCampaignRepository(DynamoDBDocumentClient.from(dynamo), 'newsletter'),
-      issues: new FsIssueStore(dataDir),
+      issues: new DynamoDbIssueStore(DynamoDBDocumentClient.from(dynamo), 'newsletter'),
       publicBaseUrl: 'https://news.example.com',
       logError: (_message, err) => void logged.push(err),
     });

@@ -379,15 +379,16 @@ describe('stateless stack: alarms', () => {
 describe('least privilege', () => {
   const EXPECTED: Record<FunctionId, string[]> = {
     Subscribers: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', 'ses:SendEmail'],
-    Archive: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query', 's3:GetObject', 's3:ListBucket'],
+    // Rendered issues are read from the table: neither the archive nor the worker touches S3.
+    Archive: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
     Send: [
       'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem',
-      's3:GetObject', 's3:ListBucket', 's3:PutObject', 'secretsmanager:GetSecretValue', 'ses:SendEmail', 'sqs:SendMessage',
+      's3:GetObject', 's3:ListBucket', 'secretsmanager:GetSecretValue', 'ses:SendEmail', 'sqs:SendMessage',
     ],
     // sqs:Receive/Delete/ChangeVisibility/GetQueueAttributes are what Lambda's event source mapping needs.
     Worker: [
-      'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 's3:GetObject',
-      's3:ListBucket', 'secretsmanager:GetSecretValue', 'ses:SendEmail', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage',
+      'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem',
+      'secretsmanager:GetSecretValue', 'ses:SendEmail', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage',
       'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
     ],
     // sqs:SendMessage is the on-failure destination for events that exhausted Lambda's async retries.

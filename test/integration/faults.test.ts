@@ -3,8 +3,7 @@
  * wraps the real SES client (so every accepted email still lands in the emulator's store); the test names say so.
  * After each: the accounting invariant holds and no subscriber received two emails for one campaign.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SQSRecord } from 'aws-lambda';
 import type { CampaignAccounting } from '../../lambdas/core/model.ts';
@@ -216,9 +215,11 @@ describe('nothing is lost: dead letters, a lost queue, completion without a stat
       queue: { visibilityTimeoutMs: 5, maxReceiveCount: 3, concurrency: 2 },
     });
     expect(result.status).toBe('complete');
-    const file = join(env.dataDir, 'issues', 'dlq-1.json');
-    const stored = readFileSync(file, 'utf8');
-    writeFileSync(file, '{ not json'); // every receive throws while reading the issue
+    const doc = DynamoDBDocumentClient.from(sending.dynamo);
+    const key = { TableName: env.emulators.tableName, Key: { pk: 'ISSUE#dlq-1', sk: 'ISSUE' } };
+    const stored = (await doc.send(new GetCommand(key))).Item!;
+    // Every receive throws while reading the issue: its body is not gzip.
+    await doc.send(new PutCommand({ TableName: key.TableName, Item: { ...stored, body: new TextEncoder().encode('{ not json') } }));
     sending.queue.consume(sending.worker);
     await sending.drain();
     expect(sending.queue.deadLetters).toHaveLength(1);
@@ -226,7 +227,7 @@ describe('nothing is lost: dead letters, a lost queue, completion without a stat
     expect(stuck).toMatchObject({ audience: 25, sent: 0, queued: 25, status: 'SENDING' });
     expect(countByRecipient(await storedEmails(env.emulators.sesEndpoint), 'dlq-1').size).toBe(0);
 
-    writeFileSync(file, stored); // the cause is fixed
+    await doc.send(new PutCommand({ TableName: key.TableName, Item: stored })); // the cause is fixed
     expect((await sending.invokeSend({ campaignId: 'dlq-1', resume: true })).status).toBe('complete');
     const a = await settle(sending, 'dlq-1');
     expect(a).toMatchObject({ audience: 25, sent: 25, queued: 0, status: 'SENT' });

@@ -8,6 +8,7 @@
  * | delivery pair     | CAMPAIGN#<id>        | D#<email>             | QUEUED/SENDING/SENT/SKIPPED/FAILED/UNKNOWN      |
  * | event (idempotent)| CAMPAIGN#<id>        | E#<type>#<email>#<id> | bounce / complaint / delivery, counted once     |
  * | campaign index    | CAMPAIGNS            | CAMPAIGN#<id>         | one per campaign: `list()` is a Query           |
+ * | rendered issue    | ISSUE#<slug>         | ISSUE                 | gzipped JSON (dynamodb-issue-store.ts)          |
  *
  * `expiresAt` (epoch seconds) is the TTL attribute; only pending subscribers carry it.
  */
@@ -23,6 +24,7 @@ export const keys = {
   delivery: (id: string, email: string) => ({ pk: `CAMPAIGN#${id}`, sk: `D#${email}` }),
   /** One tiny item per campaign under a shared partition, so listing campaigns is one Query, not a Scan. */
   campaignIndex: (id: string) => ({ pk: 'CAMPAIGNS', sk: `CAMPAIGN#${id}` }),
+  issue: (slug: string) => ({ pk: `ISSUE#${slug}`, sk: 'ISSUE' }),
   event: (id: string, type: string, email: string, eventId: string) => ({
     pk: `CAMPAIGN#${id}`,
     sk: `E#${type}#${email}#${eventId}`,

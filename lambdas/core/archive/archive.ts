@@ -8,7 +8,7 @@
  */
 import type { CampaignRecord, CampaignRepository, IssueStore, StoredIssue } from '../ports.ts';
 import { compilePersonalizer, placeholder } from '../issue/personalize.ts';
-import { issueKey } from '../sending/stored-issue.ts';
+import { validIssueSlug } from '../sending/stored-issue.ts';
 
 export interface ArchiveDeps {
   campaigns: Pick<CampaignRepository, 'list' | 'get'>;
@@ -34,7 +34,7 @@ const READ_CONCURRENCY = 8;
 /** Slugs the IssueStore accepts (the same rule that keeps keys inside `issues/`). */
 export function isArchiveSlug(slug: string): boolean {
   try {
-    issueKey(slug);
+    validIssueSlug(slug);
     return true;
   } catch {
     return false;

@@ -22,6 +22,7 @@ import {
 } from './compose.ts';
 import { realSleeper, type Sleeper } from './rate-limiter.ts';
 import { errorReason } from './errors.ts';
+import { StoredIssueTooLargeError } from './stored-issue.ts';
 
 export type SendMode = 'dry-run' | 'test' | 'send';
 
@@ -87,8 +88,8 @@ export type RenderForSend = (markdown: string, bases?: RenderBases) => Promise<{
 
 export interface SendDeps extends ComposeSettings {
   render: RenderForSend;
-  /** Reads issue Markdown from the bucket (AWS input `{s3Key}`). */
-  loadMarkdown?: (s3Key: string) => Promise<string>;
+  /** Reads issue Markdown from the bucket (AWS input `{s3Key}`); undefined when there is no such object. */
+  loadMarkdown?: (s3Key: string) => Promise<string | undefined>;
   issues: IssueStore;
   campaigns: CampaignRepository;
   subscribers: Pick<SubscriberRepository, 'listConfirmed' | 'countConfirmed' | 'scan'>;
@@ -158,10 +159,11 @@ export async function runSend(deps: SendDeps, input: SendInput | ResumeInput): P
     return resumeCampaign(deps, campaign);
   }
 
-  let markdown: string;
+  let markdown: string | undefined;
   if ('markdown' in input.issue) markdown = input.issue.markdown;
   else if (deps.loadMarkdown) markdown = await deps.loadMarkdown(input.issue.s3Key);
   else return { status: 'invalid', message: 'this runtime cannot read issues by s3Key' };
+  if (markdown === undefined) return { status: 'not-found', message: `no issue at s3Key ${(input.issue as { s3Key: string }).s3Key}` };
 
   let rendered: Awaited<ReturnType<RenderForSend>>;
   try {
@@ -184,7 +186,8 @@ export async function runSend(deps: SendDeps, input: SendInput | ResumeInput): P
   }
 
   // Store first: a worker must find the rendered issue as soon as the first message is enqueued.
-  await deps.issues.put(issue);
+  const refused = await storeIssue(deps, issue);
+  if (refused) return refused;
   const audience = await deps.subscribers.countConfirmed();
   const started = await deps.campaigns.start({ campaignId, slug: issue.slug, subject: issue.subject, audience, now: deps.clock.now() });
   if (!started.created) {
@@ -196,9 +199,21 @@ export async function runSend(deps: SendDeps, input: SendInput | ResumeInput): P
   return fanOut(deps, started.campaign, warnings);
 }
 
+/** Store the rendered issue; an issue too large to store is refused as invalid input, with nothing written. */
+async function storeIssue(deps: SendDeps, issue: StoredIssue): Promise<SendResult | undefined> {
+  try {
+    await deps.issues.put(issue);
+    return undefined;
+  } catch (err) {
+    if (err instanceof StoredIssueTooLargeError) return { status: 'invalid', message: err.message };
+    throw err;
+  }
+}
+
 /** A campaign left in DRAFT (crash between create and DRAFT→SENDING): whoever wins the transition fans out. */
 async function claimDraftAndFanOut(deps: SendDeps, c: CampaignRecord, issue: StoredIssue, warnings: string[]): Promise<SendResult> {
-  await deps.issues.put(issue);
+  const refused = await storeIssue(deps, issue);
+  if (refused) return refused;
   if (!(await deps.campaigns.setStatus(c.campaignId, ['DRAFT'], 'SENDING'))) {
     const now = (await deps.campaigns.get(c.campaignId)) ?? c;
     return { status: 'exists', campaign: summary(now), accounting: await readAccounting(deps.campaigns, c.campaignId, now) };

@@ -3,6 +3,7 @@ import { runSend } from '../../../lambdas/core/sending/send-campaign.ts';
 import { createRecipientWorker } from '../../../lambdas/core/sending/worker.ts';
 import { accountingAddsUp } from '../../../lambdas/core/sending/accounting.ts';
 import { readAccounting } from '../../../lambdas/core/sending/status.ts';
+import { StoredIssueTooLargeError } from '../../../lambdas/core/sending/stored-issue.ts';
 import { world } from './fakes.ts';
 
 /** Deliver every message the queue holds once (first receive) to a worker; returns the ids it failed. */
@@ -63,6 +64,29 @@ describe('send Lambda core', () => {
     await runSend(w.sendDeps, { issue: { markdown: 'retry-1' }, mode: 'send' });
     const emails = w.queue.messages.flatMap((m) => (JSON.parse(m.body) as { recipients: unknown[] }).recipients);
     expect(emails).toHaveLength(120);
+  });
+
+  it('an issue too large to store is refused as invalid input: no campaign, nothing enqueued', async () => {
+    // Prepare: a store that refuses, as DynamoDbIssueStore does past DynamoDB's item limit.
+    const w = world();
+    await w.seed(people(5));
+    const refusing = { ...w.issues, get: w.issues.get.bind(w.issues), put: async () => Promise.reject(new StoredIssueTooLargeError('huge-1', 3_000_000, 400_000, 390_000)) };
+    // Act
+    const r = await runSend({ ...w.sendDeps, issues: refusing }, { issue: { markdown: 'huge-1' }, mode: 'send' });
+    // Assess
+    expect(r).toMatchObject({ status: 'invalid', message: expect.stringMatching(/too large to store: 2930 KB .*limit 381 KB/) });
+    expect(await w.campaigns.get('huge-1')).toBeUndefined();
+    expect(w.queue.messages).toHaveLength(0);
+  });
+
+  it('an {s3Key} with no object behind it is not-found, and a store fault still throws (retried, not swallowed)', async () => {
+    const w = world();
+    await w.seed(people(2));
+    const missing = await runSend({ ...w.sendDeps, loadMarkdown: async () => undefined }, { issue: { s3Key: 'in/none.md' }, mode: 'send' });
+    expect(missing).toEqual({ status: 'not-found', message: 'no issue at s3Key in/none.md' });
+    const faulty = { ...w.issues, get: w.issues.get.bind(w.issues), put: async () => Promise.reject(new Error('throttled')) };
+    await expect(runSend({ ...w.sendDeps, issues: faulty }, { issue: { markdown: 'fault-1' }, mode: 'send' })).rejects.toThrow('throttled');
+    expect(await w.campaigns.get('fault-1')).toBeUndefined();
   });
 
   it('a second trigger reports the existing campaign and enqueues nothing', async () => {
