@@ -31,11 +31,17 @@ const WORKER_ENV = {
 };
 
 export interface ColdStartResult {
-  /** index.mjs only: modules the bundling leaves external (e.g. `@aws-sdk/*`, from the Lambda runtime) are not in it. */
+  /** index.mjs only: modules the bundling leaves external (none: the AWS SDK is bundled) would not be in it. */
   bundleKb: number;
   external: string[];
   initMs: number;
   initRunsMs: number[];
+}
+
+/** What NodejsFunction leaves out of a bundle: the AWS SDK unless bundleAwsSDK (infra/bundling.ts bundles it). */
+function externalModules(): string[] {
+  const o = bundlingOptions(false);
+  return o.externalModules ?? (o.bundleAwsSDK ? [] : ['@aws-sdk/*']);
 }
 
 /** Bundle the worker as NodejsFunction would; returns the path of index.mjs and its size. */
@@ -53,8 +59,7 @@ export async function bundleWorker(outDir: string): Promise<{ file: string; byte
     minify: o.minify,
     sourcemap: o.sourceMap ? 'external' : false,
     banner: o.banner ? { js: o.banner } : {},
-    // bundleAwsSDK: nothing external (externalModules is empty).
-    external: o.externalModules ?? [],
+    external: externalModules(),
     logLevel: 'error',
   });
   return { file, bytes: statSync(file).size };
@@ -67,7 +72,7 @@ export async function runColdStartBench({ spawns = 7 } = {}): Promise<ColdStartR
   const outDir = mkdtempSync(join(REPO_ROOT, '.tmp', 'bench-worker-'));
   try {
     const { file, bytes } = await bundleWorker(outDir);
-    const external = bundlingOptions(false).externalModules ?? [];
+    const external = externalModules();
     const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); console.log(performance.now() - t);`;
     const runs: number[] = [];
     for (let i = 0; i < spawns; i++) {
