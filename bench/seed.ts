@@ -5,23 +5,20 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CONFIRMED_PK, keys } from '../lambdas/adapters/dynamodb/table.ts';
-import { importedSubscriber } from '../lambdas/core/subscribers/imported-subscriber.ts';
+import { importedSubscriberItem } from '../lambdas/adapters/dynamodb/dynamodb-subscriber-repository.ts';
 
 /** The address of benchmark subscriber `i`: sortable, so GSI pages come back in a stable order. */
 export const benchEmail = (i: number) => `reader${String(i).padStart(7, '0')}@bench.example.com`;
 
-/** The item `DynamoDbSubscriberRepository.importSubscriber` writes for a confirmed subscriber. */
+/** The item `DynamoDbSubscriberRepository.importSubscriber` writes for confirmed subscriber `i`. */
 function confirmedItem(i: number, now: Date): Record<string, unknown> {
-  const email = benchEmail(i);
-  const subscriber = importedSubscriber({
-    email,
+  return importedSubscriberItem({
+    email: benchEmail(i),
     status: 'confirmed',
     now,
     consent: { at: now.toISOString(), method: 'import', source: 'bench' },
     ...(i % 3 === 0 ? { name: `Reader ${i}` } : {}),
   });
-  return { ...keys.subscriber(email), ...subscriber, gsi1pk: CONFIRMED_PK, gsi1sk: email };
 }
 
 /**

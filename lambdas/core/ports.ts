@@ -39,8 +39,14 @@ export interface SubscriberPage {
  */
 export interface SubscriberRepository {
   get(email: string): Promise<Subscriber | undefined>;
-  /** Strongly consistent status read, used by the send worker just before claiming a delivery. */
+  /** Strongly consistent status read of one subscriber (the send worker reads many with {@link getStatuses}). */
   getStatus(email: string): Promise<SubscriberStatus | undefined>;
+  /**
+   * Strongly consistent status read of many subscribers at once (the send worker reads one queue message's
+   * recipients with it). Absent subscribers (and expired pending ones) are simply not in the map; duplicates in
+   * `emails` are read once. Throws if some statuses could not be read: never a partial map.
+   */
+  getStatuses(emails: string[]): Promise<Map<string, SubscriberStatus>>;
   /**
    * Create a pending record, or refresh an existing pending/unsubscribed one (never downgrades `confirmed`,
    * `bounced` or `complained`). `mayResend` is true only when the conditional write also moved

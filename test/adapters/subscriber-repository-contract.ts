@@ -126,6 +126,63 @@ export function subscriberRepositoryContract(target: () => ContractTarget): void
     });
   });
 
+  describe('batched status reads (getStatuses)', () => {
+    it('returns the status of every present subscriber, whatever it is, and leaves absent and expired ones out', async () => {
+      await repo.importSubscriber({ email: 'ok@example.com', status: 'confirmed', consent, now: clock.now() });
+      await repo.importSubscriber({ email: 'pend@example.com', status: 'pending', consent, now: clock.now() });
+      await repo.importSubscriber({ email: 'left@example.com', status: 'confirmed', consent, now: clock.now() });
+      await repo.unsubscribe('left@example.com', clock.now());
+      await repo.importSubscriber({ email: 'bounce@example.com', status: 'confirmed', consent, now: clock.now() });
+      await repo.suppress('bounce@example.com', 'bounced', clock.now());
+      await repo.importSubscriber({ email: 'spam@example.com', status: 'confirmed', consent, now: clock.now() });
+      await repo.suppress('spam@example.com', 'complained', clock.now());
+      clock.advance(TTL - 60);
+      await pending('fresh@example.com');
+      clock.advance(60); // pend@ (imported pending) has now expired; fresh@ has not
+      const statuses = await repo.getStatuses([
+        'ok@example.com', 'ghost@example.com', 'pend@example.com', 'left@example.com', 'bounce@example.com',
+        'spam@example.com', 'fresh@example.com',
+      ]);
+      expect(Object.fromEntries(statuses)).toEqual({
+        'ok@example.com': 'confirmed',
+        'left@example.com': 'unsubscribed',
+        'bounce@example.com': 'bounced',
+        'spam@example.com': 'complained',
+        'fresh@example.com': 'pending',
+      });
+      for (const [email, status] of statuses) expect(await repo.getStatus(email)).toBe(status);
+      expect(await repo.getStatus('pend@example.com')).toBeUndefined();
+      expect((await repo.getStatuses([])).size).toBe(0);
+    });
+
+    it('reads more than 100 addresses (several BatchGetItem chunks) and tolerates duplicates in the input', async () => {
+      const present = Array.from({ length: 130 }, (_, i) => `r${String(i).padStart(3, '0')}@example.com`);
+      for (const email of present) await repo.importSubscriber({ email, status: 'confirmed', consent, now: clock.now() });
+      await repo.unsubscribe('r007@example.com', clock.now());
+      await repo.unsubscribe('r120@example.com', clock.now());
+      const absent = Array.from({ length: 25 }, (_, i) => `nobody${i}@example.com`);
+      // 130 + 25 distinct addresses plus duplicates, interleaved, so the duplicates straddle chunk boundaries.
+      const input = [...present, ...absent, ...present.slice(95, 110), 'r007@example.com', 'nobody3@example.com'];
+      const statuses = await repo.getStatuses(input);
+      expect(statuses.size).toBe(130);
+      expect([...statuses.keys()].sort()).toEqual(present);
+      expect(statuses.get('r007@example.com')).toBe('unsubscribed');
+      expect(statuses.get('r120@example.com')).toBe('unsubscribed');
+      expect(statuses.get('r129@example.com')).toBe('confirmed');
+      expect([...statuses.values()].filter((s) => s === 'confirmed')).toHaveLength(128);
+      for (const email of absent) expect(statuses.has(email)).toBe(false);
+    });
+
+    it('sees a change written just before it (read after write)', async () => {
+      await repo.importSubscriber({ email: 'now@example.com', status: 'confirmed', consent, now: clock.now() });
+      expect((await repo.getStatuses(['now@example.com'])).get('now@example.com')).toBe('confirmed');
+      await repo.unsubscribe('now@example.com', clock.now());
+      expect((await repo.getStatuses(['now@example.com'])).get('now@example.com')).toBe('unsubscribed');
+      await repo.delete('now@example.com');
+      expect((await repo.getStatuses(['now@example.com'])).has('now@example.com')).toBe(false);
+    });
+  });
+
   describe('operator operations', () => {
     it('imports once, with name, attributes and consent, never touching an existing subscriber', async () => {
       const input = { email: 'i@example.com', name: 'Ida', attributes: { plan: 'pro' }, status: 'confirmed' as const, consent, now: clock.now() };

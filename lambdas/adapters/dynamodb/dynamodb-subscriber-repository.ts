@@ -8,6 +8,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
@@ -48,6 +49,29 @@ function toSubscriber(item: Record<string, unknown>): Subscriber {
   return out as unknown as Subscriber;
 }
 
+/** BatchGetItem's limit of keys per call. */
+const BATCH_GET_KEYS = 100;
+/** Calls per chunk (the first plus retries of UnprocessedKeys) before `getStatuses` gives up and throws. */
+const BATCH_GET_ATTEMPTS = 5;
+/** First pause before retrying UnprocessedKeys, doubled per retry (25, 50, 100, 200 ms: under 0.4 s in all). */
+const BATCH_GET_BACKOFF_MS = 25;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The item {@link DynamoDbSubscriberRepository.importSubscriber} stores for an imported subscriber: the record,
+ * its keys, and the sparse-index attributes when confirmed. Exported for bench/seed.ts, which writes the same items
+ * with BatchWriteItem.
+ */
+export function importedSubscriberItem(input: Parameters<SubscriberRepository['importSubscriber']>[0]): Record<string, unknown> {
+  const subscriber = importedSubscriber(input);
+  return {
+    ...keys.subscriber(input.email),
+    ...subscriber,
+    ...(subscriber.status === 'confirmed' ? { gsi1pk: CONFIRMED_PK, gsi1sk: input.email } : {}),
+  };
+}
+
 // Shared by the conditions below: "a live pending record" and "a pending record past its TTL".
 const LIVE_PENDING = `(#status = :pending AND (attribute_not_exists(${TTL_ATTRIBUTE}) OR ${TTL_ATTRIBUTE} > :nowS))`;
 const EXPIRED_PENDING = `(#status = :pending AND ${TTL_ATTRIBUTE} <= :nowS)`;
@@ -81,6 +105,59 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
   async getStatus(email: string): Promise<SubscriberStatus | undefined> {
     const item = await this.getItem(email, `#status, ${TTL_ATTRIBUTE}`);
     return item?.status as SubscriberStatus | undefined;
+  }
+
+  /**
+   * Strongly consistent BatchGetItem, 100 keys a call (chunks in parallel), projecting only the key, the status and
+   * the TTL (an expired pending record counts as absent, as in {@link getStatus}). Keys DynamoDB leaves in
+   * UnprocessedKeys (throttling, size limits) are retried with exponential backoff; after BATCH_GET_ATTEMPTS calls
+   * it throws rather than return a partial map, because a missing status would read as "absent" and skip someone.
+   */
+  async getStatuses(emails: string[]): Promise<Map<string, SubscriberStatus>> {
+    // BatchGetItem refuses duplicate keys in one request.
+    const unique = [...new Set(emails)];
+    // Keys are built by the same keys.subscriber as getStatus, so an address is read exactly as getStatus reads it.
+    const emailOfPk = new Map(unique.map((email) => [keys.subscriber(email).pk, email]));
+    const out = new Map<string, SubscriberStatus>();
+    const chunks: string[][] = [];
+    for (let i = 0; i < unique.length; i += BATCH_GET_KEYS) chunks.push(unique.slice(i, i + BATCH_GET_KEYS));
+    const now = this.now();
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        for (const item of await this.batchGetSubscribers(chunk)) {
+          const email = emailOfPk.get(item.pk as string);
+          if (email !== undefined && !isExpired(item, now)) out.set(email, item.status as SubscriberStatus);
+        }
+      }),
+    );
+    return out;
+  }
+
+  /** One chunk of at most 100 distinct addresses, retrying UnprocessedKeys. */
+  private async batchGetSubscribers(emails: string[]): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let pending: Record<string, unknown>[] = emails.map((email) => keys.subscriber(email));
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.doc.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [this.tableName]: {
+              Keys: pending,
+              ConsistentRead: true,
+              ProjectionExpression: `pk, #status, ${TTL_ATTRIBUTE}`,
+              ExpressionAttributeNames: { '#status': 'status' },
+            },
+          },
+        }),
+      );
+      items.push(...(res.Responses?.[this.tableName] ?? []));
+      pending = res.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      if (pending.length === 0) return items;
+      if (attempt >= BATCH_GET_ATTEMPTS) {
+        throw new Error(`BatchGetItem left ${pending.length} subscriber statuses unprocessed after ${attempt} attempts`);
+      }
+      await sleep(BATCH_GET_BACKOFF_MS * 2 ** (attempt - 1));
+    }
   }
 
   async upsertPending(input: Parameters<SubscriberRepository['upsertPending']>[0]) {
@@ -222,12 +299,7 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
   }
 
   async importSubscriber(input: Parameters<SubscriberRepository['importSubscriber']>[0]): Promise<'created' | 'exists'> {
-    const subscriber = importedSubscriber(input);
-    const item: Record<string, unknown> = {
-      ...keys.subscriber(input.email),
-      ...subscriber,
-      ...(subscriber.status === 'confirmed' ? { gsi1pk: CONFIRMED_PK, gsi1sk: input.email } : {}),
-    };
+    const item = importedSubscriberItem(input);
     try {
       await this.doc.send(
         new PutCommand({

@@ -30,6 +30,16 @@ export class MemorySubscriberRepository implements SubscriberRepository {
     return this.live(email)?.status;
   }
 
+  async getStatuses(emails: string[]): Promise<Map<string, SubscriberStatus>> {
+    const now = this.now();
+    const out = new Map<string, SubscriberStatus>();
+    for (const email of emails) {
+      const status = this.live(email, now)?.status;
+      if (status) out.set(email, status);
+    }
+    return out;
+  }
+
   async upsertPending(input: Parameters<SubscriberRepository['upsertPending']>[0]) {
     const nowIso = input.now.toISOString();
     const current = this.live(input.email, input.now);
