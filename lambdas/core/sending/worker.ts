@@ -1,13 +1,17 @@
 /**
- * The send worker's core: for each recipient of each queue message, re-check the subscriber, claim the
- * (campaign, subscriber) pair, personalize, send once, record the outcome.
+ * The send worker's core: for each queue message, re-check its recipients' subscriber statuses in one read; then for
+ * each recipient, claim the (campaign, subscriber) pair, personalize, send once, record the outcome.
  *
  * Exactly-once per recipient rests on the claim: only the caller that moves a pair from absent/QUEUED to SENDING
  * may call SES, and a pair found SENDING is never sent again (it becomes UNKNOWN: SES may have accepted it).
- * Per recipient this costs one strongly consistent read (status) and two writes (claim, SENT); per message, one
- * more write (the campaign's `handled` hint, see {@link createRecipientWorker}).
+ * Per recipient this costs two writes (claim, SENT); per message (up to RECIPIENTS_PER_MESSAGE recipients), one
+ * strongly consistent BatchGetItem of the statuses and one more write (the campaign's `handled` hint, see
+ * {@link createRecipientWorker}). One batched read instead of a GetItem per recipient: each DynamoDB call costs about
+ * as much CPU as the SendEmail itself, while the read units are the same (one per item, strongly consistent).
+ * The price is a wider window between the status read and the send (the message's processing, not one call), in
+ * which an unsubscribe may miss this issue; one made before the message is picked up is always honoured.
  */
-import type { CampaignStatus } from '../model.ts';
+import type { CampaignStatus, SubscriberStatus } from '../model.ts';
 import type { CampaignRepository, Clock, IssueStore, Mailer, StoredIssue, SubscriberRepository } from '../ports.ts';
 import { classifySendError, errorReason } from './errors.ts';
 import {
@@ -36,7 +40,7 @@ export interface WorkerLogger {
 }
 
 export interface WorkerDeps extends ComposeSettings {
-  subscribers: Pick<SubscriberRepository, 'getStatus'>;
+  subscribers: Pick<SubscriberRepository, 'getStatuses'>;
   campaigns: CampaignRepository;
   mailer: Pick<Mailer, 'send'>;
   issues: Pick<IssueStore, 'get'>;
@@ -147,8 +151,12 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
     };
     const failedMessageIds: string[] = [];
 
-    async function sendOne(campaignId: string, compiledIssue: CompiledIssue, r: Recipient): Promise<RecipientOutcome> {
-      const status = await deps.subscribers.getStatus(r.email);
+    async function sendOne(
+      campaignId: string,
+      compiledIssue: CompiledIssue,
+      r: Recipient,
+      status: SubscriberStatus | undefined,
+    ): Promise<RecipientOutcome> {
       if (status !== 'confirmed') return leftBeforeSend(campaignId, r.email, status ?? 'absent');
       const claim = await deps.campaigns.claim(campaignId, r.email, deps.clock.now());
       if (!claim.claimed) {
@@ -244,6 +252,9 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
       }
       const compiledIssue = await loadIssue(campaignId);
       if (!compiledIssue) throw new Error(`rendered issue ${campaignId} not found`);
+      // One strongly consistent read for the whole message. If it throws, the message fails and is retried like any
+      // other infrastructure fault (parked first on its last receive).
+      const statuses = await deps.subscribers.getStatuses(recipients.map((r) => r.email));
 
       let next = 0;
       let finals = 0;
@@ -257,7 +268,7 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
             untried.push(r);
             continue;
           }
-          const outcome = await sendOne(campaignId, compiledIssue, r);
+          const outcome = await sendOne(campaignId, compiledIssue, r, statuses.get(r.email));
           outcomes[outcome] += 1;
           if (FINAL_OUTCOMES.has(outcome)) finals += 1;
           if (outcome === 'throttled' || outcome === 'paused' || outcome === 'in-doubt') stop ??= outcome;

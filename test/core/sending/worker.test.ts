@@ -8,6 +8,19 @@ async function started(w: ReturnType<typeof world>, audience = 3) {
   await w.campaigns.start({ campaignId: ISSUE.slug, slug: ISSUE.slug, subject: ISSUE.subject, audience, now: w.now });
 }
 
+/**
+ * A message for a@ and b@ whose processing throws: it fails on every receive, touches no pair before its last receive
+ * (3), and is parked (both pairs QUEUED) on that one; nobody is emailed.
+ */
+async function expectFailsThenParksOnLastReceive(w: ReturnType<typeof world>, work: ReturnType<typeof createRecipientWorker>) {
+  expect((await work([message('m1', ISSUE.slug, ['a@x.com', 'b@x.com'], 2)])).failedMessageIds).toEqual(['m1']);
+  expect(w.campaigns.pairStatus(ISSUE.slug, 'a@x.com')).toBeUndefined();
+  expect((await work([message('m1', ISSUE.slug, ['a@x.com', 'b@x.com'], 3)])).failedMessageIds).toEqual(['m1']);
+  expect(w.campaigns.pairStatus(ISSUE.slug, 'a@x.com')).toBe('QUEUED');
+  expect(w.campaigns.pairStatus(ISSUE.slug, 'b@x.com')).toBe('QUEUED');
+  expect(w.mailer.sent).toHaveLength(0);
+}
+
 describe('recipient worker', () => {
   it('sends each confirmed recipient once with one-click unsubscribe headers, tags and the configuration set', async () => {
     const w = world();
@@ -161,13 +174,7 @@ describe('recipient worker: pairs left behind, last receive, completion', () => 
     await w.seed([['a@x.com', 'confirmed'], ['b@x.com', 'confirmed']]);
     await started(w, 2);
     const issues = { get: async () => Promise.reject(new Error('stored issue unreadable')) };
-    const work = createRecipientWorker({ ...w.workerDeps, issues, maxReceiveCount: 3 });
-    expect((await work([message('m1', ISSUE.slug, ['a@x.com', 'b@x.com'], 2)])).failedMessageIds).toEqual(['m1']);
-    expect(w.campaigns.pairStatus(ISSUE.slug, 'a@x.com')).toBeUndefined();
-    expect((await work([message('m1', ISSUE.slug, ['a@x.com', 'b@x.com'], 3)])).failedMessageIds).toEqual(['m1']);
-    expect(w.campaigns.pairStatus(ISSUE.slug, 'a@x.com')).toBe('QUEUED');
-    expect(w.campaigns.pairStatus(ISSUE.slug, 'b@x.com')).toBe('QUEUED');
-    expect(w.mailer.sent).toHaveLength(0);
+    await expectFailsThenParksOnLastReceive(w, createRecipientWorker({ ...w.workerDeps, issues, maxReceiveCount: 3 }));
   });
 
   it('the worker that records the last outcome marks the campaign SENT, without anyone reading the accounting', async () => {
@@ -194,5 +201,81 @@ describe('recipient worker: pairs left behind, last receive, completion', () => 
     await w.campaigns.saveCursor(ISSUE.slug, 'page-1', false, 1);
     await createRecipientWorker(w.workerDeps)([message('m1', ISSUE.slug, ['a@x.com'])]);
     expect((await w.campaigns.get(ISSUE.slug))!.status).toBe('SENDING');
+  });
+});
+
+describe('recipient worker: one batched status read per message', () => {
+  /** The memory repository, counting the worker's status reads (batched and single). */
+  function countingSubscribers(w: ReturnType<typeof world>) {
+    const batches: string[][] = [];
+    let singles = 0;
+    let fault: Error | undefined;
+    const subscribers = {
+      getStatuses: async (emails: string[]) => {
+        batches.push([...emails]);
+        if (fault) throw fault;
+        return w.subscribers.getStatuses(emails);
+      },
+      getStatus: async (email: string) => {
+        singles += 1;
+        return w.subscribers.getStatus(email);
+      },
+    };
+    return { subscribers, batches, singles: () => singles, failWith: (err: Error | undefined) => (fault = err) };
+  }
+
+  it('reads the statuses of all of a message\'s recipients in one call, and none per recipient', async () => {
+    const w = world();
+    const emails = Array.from({ length: 12 }, (_, i) => `r${i}@x.com`);
+    await w.seed(emails.map((e) => [e, 'confirmed'] as [string, 'confirmed']));
+    await started(w, 12);
+    const counted = countingSubscribers(w);
+    const work = createRecipientWorker({ ...w.workerDeps, subscribers: counted.subscribers, concurrency: 4 });
+    const r = await work([message('m1', ISSUE.slug, emails.slice(0, 7)), message('m2', ISSUE.slug, emails.slice(7))]);
+    expect(r.outcomes.sent).toBe(12);
+    expect(counted.batches).toHaveLength(2);
+    expect([...counted.batches].sort((a, b) => b.length - a.length)).toEqual([emails.slice(0, 7), emails.slice(7)]);
+    expect(counted.singles()).toBe(0);
+  });
+
+  it('a subscriber who unsubscribed after the fan-out but before the message is processed is SKIPPED, not sent', async () => {
+    const w = world();
+    await w.seed([['a@x.com', 'confirmed'], ['b@x.com', 'confirmed'], ['c@x.com', 'confirmed']]);
+    await started(w, 3);
+    const counted = countingSubscribers(w);
+    // The fan-out enqueued all three while confirmed; b unsubscribes while the message waits in the queue.
+    await w.subscribers.unsubscribe('b@x.com', w.now);
+    const r = await createRecipientWorker({ ...w.workerDeps, subscribers: counted.subscribers })([
+      message('m1', ISSUE.slug, ['a@x.com', 'b@x.com', 'c@x.com']),
+    ]);
+    expect(r.outcomes).toMatchObject({ sent: 2, skipped: 1 });
+    expect(w.mailer.sent.map((e) => e.to).sort()).toEqual(['a@x.com', 'c@x.com']);
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'b@x.com')).toBe('SKIPPED');
+    expect(counted.batches).toHaveLength(1);
+  });
+
+  it('a failed status read fails the whole message before any claim or send; its last receive parks the recipients', async () => {
+    const w = world();
+    await w.seed([['a@x.com', 'confirmed'], ['b@x.com', 'confirmed']]);
+    await started(w, 2);
+    const counted = countingSubscribers(w);
+    counted.failWith(new Error('BatchGetItem left 2 subscriber statuses unprocessed after 5 attempts'));
+    const work = createRecipientWorker({ ...w.workerDeps, subscribers: counted.subscribers, maxReceiveCount: 3 });
+    await expectFailsThenParksOnLastReceive(w, work);
+    expect(counted.batches).toHaveLength(2);
+    counted.failWith(undefined);
+    expect((await work([message('m1', ISSUE.slug, ['a@x.com', 'b@x.com'], 1)])).outcomes.sent).toBe(2);
+  });
+
+  it('a message of a paused campaign is parked without reading any status', async () => {
+    const w = world();
+    await w.seed([['a@x.com', 'confirmed']]);
+    await started(w, 1);
+    await w.campaigns.setStatus(ISSUE.slug, ['SENDING'], 'PAUSED', 'operator');
+    const counted = countingSubscribers(w);
+    const r = await createRecipientWorker({ ...w.workerDeps, subscribers: counted.subscribers })([message('m1', ISSUE.slug, ['a@x.com'])]);
+    expect(r.outcomes.paused).toBe(1);
+    expect(counted.batches).toHaveLength(0);
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'a@x.com')).toBe('QUEUED');
   });
 });
