@@ -28,8 +28,7 @@ export const PRICES_USD = {
    * events" instead, the price is EVENTBRIDGE_BILLED_EVENT_USD (bench/run.ts reports that total alongside).
    */
   eventBridgeSesEvent: 0,
-  /** S3 Standard, per PUT and per GET. */
-  s3Put: 0.005 / 1000,
+  /** S3 Standard, per GET. */
   s3Get: 0.0004 / 1000,
   /** SES, per email: the baseline everything else is compared with. */
   sesEmail: 0.1 / 1000,
@@ -50,8 +49,10 @@ export interface CallModelInput {
   pageSize?: number;
   /** Queue messages per worker invocation (the SQS event source's batch size). */
   messagesPerInvocation: number;
-  /** Worker containers that load the rendered issue (one S3 GET each). */
+  /** Worker containers that load the rendered issue (one strongly consistent GetItem each). */
   workerContainers?: number;
+  /** The send function read the issue's Markdown from the bucket (`{s3Key}` input; the CLI sends it inline). */
+  markdownFromS3?: boolean;
   /** SES event types the configuration set publishes to the bus (infra/stateful-stack.ts SES_EVENT_TYPES); any case. */
   publishedEventTypes: readonly string[];
   /** Those the EventBridge rule routes to the events Lambda (infra/stateless-stack.ts ROUTED_SES_EVENT_TYPES). */
@@ -65,14 +66,14 @@ export interface CallModelInput {
 /** The requests one campaign of `recipients` makes when every recipient is confirmed and every send succeeds. */
 export interface CallModel {
   /** The send Lambda and the worker (not the events Lambda), by DynamoDB SDK command. */
-  dynamo: { GetItemCommand: number; QueryCommand: number; PutItemCommand: number; UpdateItemCommand: number };
+  dynamo: { BatchGetItemCommand: number; GetItemCommand: number; QueryCommand: number; PutItemCommand: number; UpdateItemCommand: number };
   /** The events Lambda, by DynamoDB SDK command (plus the conditional writes among them that fail by design). */
   eventsDynamo: { GetItemCommand: number; PutItemCommand: number; UpdateItemCommand: number; conditionalFailures: number };
   queueMessages: number;
   sendMessageBatch: number;
   workerInvocations: number;
   sesSendEmail: number;
-  s3Put: number;
+  /** GetObject of the issue Markdown (`{s3Key}` input only): rendered issues live in the table. */
   s3Get: number;
   /** SES events published to the default bus. */
   busEvents: number;
@@ -97,16 +98,19 @@ export function modelCalls(input: CallModelInput): CallModel {
   const closingQueries = Math.max(1, Math.ceil((n * (input.pairItemBytes ?? 256)) / QUERY_PAGE_BYTES));
   const perEmail = (types: readonly string[]) => types.reduce((a, t) => a + (EVENTS_PER_EMAIL[t.toLowerCase()] ?? 0), 0);
   const routed = (t: string) => input.routedEventTypes.some((e) => e.toLowerCase() === t);
+  const containers = input.workerContainers ?? 1;
   return {
     dynamo: {
-      // send: existing-campaign check + re-read after the fan-out; worker: campaign status once per invocation,
-      // subscriber status once per recipient.
-      GetItemCommand: 2 + workerInvocations + n,
+      // worker: the statuses of a message's recipients (≤ 50, under BatchGetItem's 100 keys), strongly consistent.
+      BatchGetItemCommand: queueMessages,
+      // send: existing-campaign check + re-read after the fan-out; worker: the rendered issue once per container,
+      // campaign status once per invocation.
+      GetItemCommand: 2 + containers + workerInvocations,
       // send: audience COUNT, one page per fan-out page, the accounting read at the end (before any pair exists);
       // worker: the strongly consistent accounting read that closes the campaign once every pair is final.
       QueryCommand: countQueries + pages + 1 + closingQueries,
-      // send: the campaign record and its index item.
-      PutItemCommand: 2,
+      // send: the rendered issue, the campaign record and its index item.
+      PutItemCommand: 3,
       // send: DRAFT → SENDING, one cursor save per page; worker: claim and SENT per recipient, the campaign's
       // `handled` hint once per message, SENDING → SENT once.
       UpdateItemCommand: 1 + pages + 2 * n + queueMessages + 1,
@@ -124,8 +128,7 @@ export function modelCalls(input: CallModelInput): CallModel {
     sendMessageBatch,
     workerInvocations,
     sesSendEmail: n,
-    s3Put: 1,
-    s3Get: input.workerContainers ?? 1,
+    s3Get: input.markdownFromS3 ? 1 : 0,
     busEvents: perEmail(input.publishedEventTypes) * n,
     sesEventInvocations: perEmail(input.routedEventTypes) * n,
   };
@@ -209,7 +212,7 @@ export function costPerMillion(input: CostInput): { lines: CostLine[]; total: nu
     {
       item: 'DynamoDB: reads',
       usdPerMillion: million * (input.ddbReadUnitsPerEmail + eventsPerEmail * input.eventReadUnits) * PRICES_USD.ddbReadUnit,
-      basis: `${input.ddbReadUnitsPerEmail.toFixed(3)} RRU (subscriber status, strongly consistent) + ${(eventsPerEmail * input.eventReadUnits).toFixed(3)} RRU (Send event's pair read, eventually consistent) per email, measured`,
+      basis: `${input.ddbReadUnitsPerEmail.toFixed(3)} RRU (subscriber statuses, batched per message, strongly consistent) + ${(eventsPerEmail * input.eventReadUnits).toFixed(3)} RRU (Send event's pair read, eventually consistent) per email, measured`,
     },
     {
       item: 'SQS',
@@ -223,8 +226,8 @@ export function costPerMillion(input: CostInput): { lines: CostLine[]; total: nu
     },
     {
       item: 'S3',
-      usdPerMillion: million * (perEmail(c.s3Put) * PRICES_USD.s3Put + perEmail(c.s3Get) * PRICES_USD.s3Get),
-      basis: 'one PUT per issue, one GET per worker container',
+      usdPerMillion: million * perEmail(c.s3Get) * PRICES_USD.s3Get,
+      basis: `${c.s3Get} GET per issue: only an issue sent by {s3Key} is read from the bucket; rendered issues are in DynamoDB`,
     },
   ];
   const total = lines.reduce((a, l) => a + l.usdPerMillion, 0);
