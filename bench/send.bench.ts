@@ -15,7 +15,7 @@ import { SesMailer } from '../lambdas/adapters/ses/ses-mailer.ts';
 import { compilePersonalizer } from '../lambdas/core/issue/personalize.ts';
 import type { OutboundEmail } from '../lambdas/core/model.ts';
 import type { TokenKeys } from '../lambdas/core/ports.ts';
-import { composeEmail } from '../lambdas/core/sending/compose.ts';
+import { composeEmail, RECIPIENTS_PER_MESSAGE } from '../lambdas/core/sending/compose.ts';
 import { renderForSend } from '../lambdas/core/sending/render-for-send.ts';
 import { unsubscribeTokenSigner } from '../lambdas/core/sending/unsubscribe-token.ts';
 import { systemClock } from '../lambdas/core/ports.ts';
@@ -51,7 +51,12 @@ export interface SendBenchResult {
   ddbWritesPerRecipient: number;
   ddbReadsPerRecipient: number;
   /** Every repetition, in the order run, and each repetition's pipeline/raw. */
-  runs: { pipeline: number[]; raw: number[]; ratios: number[] };
+  runs: { pipeline: number[]; raw: number[]; ratios: number[]; bookkeeping: number[] };
+  /**
+   * The worker's DynamoDB calls alone (a status BatchGetItem per 50, claim and SENT per recipient), no SES, at the
+   * same concurrency, recipients per second (median): where the pipeline's time goes when everything shares the CPU.
+   */
+  bookkeepingOnlyPerSec: number;
   recipients: number;
   /** SendEmail calls in flight at most, in both modes. */
   concurrency: number;
@@ -140,7 +145,7 @@ export async function runSendBench(opts: SendBenchOptions): Promise<SendBenchRes
     );
     const rawMailer = new SesMailer(rawClient);
 
-    const runs = { pipeline: [] as number[], raw: [] as number[] };
+    const runs = { pipeline: [] as number[], raw: [] as number[], bookkeeping: [] as number[] };
     let ddb = meter.snapshot();
     let workerMsPerEmail = 0;
     const stamp = Date.now().toString(36);
@@ -171,6 +176,23 @@ export async function runSendBench(opts: SendBenchOptions): Promise<SendBenchRes
       runs.pipeline.push(opts.recipients / seconds);
       workerMsPerEmail = workerMs / opts.recipients;
     };
+    // The worker's bookkeeping without SES: the same repositories and calls, on a campaign of its own.
+    const runBookkeeping = async (campaignId: string) => {
+      const now = new Date();
+      const t = performance.now();
+      await inLanes(Math.ceil(opts.recipients / RECIPIENTS_PER_MESSAGE), queueConcurrency * batchSize, async (m) => {
+        const emails = Array.from({ length: Math.min(RECIPIENTS_PER_MESSAGE, opts.recipients - m * RECIPIENTS_PER_MESSAGE) }, (_, i) => benchEmail(m * RECIPIENTS_PER_MESSAGE + i));
+        const statuses = await sending!.subscribers.getStatuses(emails);
+        await inLanes(emails.length, workerConcurrency, async (i) => {
+          const email = emails[i]!;
+          if (statuses.get(email) !== 'confirmed') throw new Error(`${email} not confirmed`);
+          const claim = await sending!.campaigns.claim(campaignId, email, now);
+          if (!claim.claimed) throw new Error(`${email} already claimed`);
+          await sending!.campaigns.recordDelivery(campaignId, email, 'SENT', { messageId: `bookkeeping-${i}` });
+        });
+      });
+      runs.bookkeeping.push(opts.recipients / ((performance.now() - t) / 1000));
+    };
     // Alternate which goes first (raw-pipeline, pipeline-raw, …) so warm-up and drift fall on both sides.
     for (let rep = 0; rep < opts.repetitions; rep++) {
       const slug = `bench-${stamp}-${rep}`;
@@ -181,7 +203,8 @@ export async function runSendBench(opts: SendBenchOptions): Promise<SendBenchRes
         await runPipeline(slug);
         await runRaw();
       }
-      log(`rep ${rep + 1}: raw ${runs.raw.at(-1)!.toFixed(0)}/s, pipeline ${runs.pipeline.at(-1)!.toFixed(0)}/s`);
+      await runBookkeeping(`bookkeeping-${stamp}-${rep}`);
+      log(`rep ${rep + 1}: raw ${runs.raw.at(-1)!.toFixed(0)}/s, pipeline ${runs.pipeline.at(-1)!.toFixed(0)}/s, bookkeeping alone ${runs.bookkeeping.at(-1)!.toFixed(0)}/s`);
     }
 
     // SES events Lambda: the events the EventBridge rule routes for each sent email, one invocation each.
@@ -209,7 +232,13 @@ export async function runSendBench(opts: SendBenchOptions): Promise<SendBenchRes
       ratio: round(median(ratios), 3),
       ddbWritesPerRecipient: perRecipient(ddb.writeUnits),
       ddbReadsPerRecipient: perRecipient(ddb.readUnits),
-      runs: { pipeline: runs.pipeline.map((x) => round(x, 1)), raw: runs.raw.map((x) => round(x, 1)), ratios: ratios.map((x) => round(x, 3)) },
+      runs: {
+        pipeline: runs.pipeline.map((x) => round(x, 1)),
+        raw: runs.raw.map((x) => round(x, 1)),
+        ratios: ratios.map((x) => round(x, 3)),
+        bookkeeping: runs.bookkeeping.map((x) => round(x, 1)),
+      },
+      bookkeepingOnlyPerSec: round(median(runs.bookkeeping), 1),
       recipients: opts.recipients,
       concurrency,
       ddbCallsPerRecipient: Object.fromEntries(Object.entries(ddb.calls).map(([k, v]) => [k, perRecipient(v)])),
