@@ -13,9 +13,7 @@
  *
  * Usage: node --expose-gc --import tsx bench/fanout-child.ts '<json FanoutChildInput>'
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Queue, QueueMessage } from '../lambdas/core/ports.ts';
 import { renderForSend } from '../lambdas/core/sending/render-for-send.ts';
 import { attachSending } from '../lambdas/local/sending.ts';
@@ -66,7 +64,6 @@ function ownPeakRssMb(): number {
 }
 
 const input = JSON.parse(process.argv[2] ?? '{}') as FanoutChildInput;
-const dataDir = mkdtempSync(join(tmpdir(), 'bench-fanout-'));
 
 let messages = 0;
 let bytes = 0;
@@ -85,7 +82,7 @@ const sink: Queue = {
 let renderSeconds = 0;
 const render = renderForSend({ postalAddress: POSTAL_ADDRESS });
 const sending = attachSending(
-  { dynamoEndpoint: input.dynamoEndpoint, sesEndpoint: input.sesEndpoint, tableName: input.tableName, dataDir, publicBaseUrl: 'http://127.0.0.1:3000' },
+  { dynamoEndpoint: input.dynamoEndpoint, sesEndpoint: input.sesEndpoint, tableName: input.tableName, publicBaseUrl: 'http://127.0.0.1:3000' },
   {
     sender: 'Bench <news@example.com>',
     postalAddress: POSTAL_ADDRESS,
@@ -126,5 +123,4 @@ const out: FanoutChildOutput = {
   fanoutSeconds: seconds - renderSeconds,
 };
 await sending.stop();
-rmSync(dataDir, { recursive: true, force: true });
 process.stdout.write(`${JSON.stringify(out)}\n`);

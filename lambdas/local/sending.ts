@@ -35,8 +35,6 @@ export interface SendingStackLike {
   dynamoEndpoint: string;
   sesEndpoint: string;
   tableName: string;
-  /** Unused since rendered issues moved into the table; accepted until bench/fanout-child.ts stops passing it. */
-  dataDir?: string;
   /** Base URL of the local HTTP API (unsubscribe and archive links), no trailing slash. */
   publicBaseUrl: string;
 }
@@ -201,7 +199,7 @@ export function createInvokeRoute(sending: Pick<AttachedSending, 'invokeSend'>):
 /** The parts of the local stack (lambdas/local/stack.ts `LocalStack`) that sending plugs into. */
 export interface LocalStackLike {
   info: { dynamoEndpoint: string; sesEndpoint: string; tableName: string };
-  deps: { dataDir: string; publicBaseUrl: string; sender: string; tokenKeys: () => Promise<TokenKeys> };
+  deps: { publicBaseUrl: string; sender: string; tokenKeys: () => Promise<TokenKeys> };
   addRoute(prefix: string, handler: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyResultV2>): void;
 }
 
@@ -215,7 +213,7 @@ export function attachSendingToStack(
   options: Partial<SendingOptions> = {},
 ): AttachedSending {
   const sending = attachSending(
-    { ...stack.info, dataDir: stack.deps.dataDir, publicBaseUrl: stack.deps.publicBaseUrl },
+    { ...stack.info, publicBaseUrl: stack.deps.publicBaseUrl },
     {
       sender: stack.deps.sender,
       tokenKeys: stack.deps.tokenKeys,

@@ -2,9 +2,6 @@
  * Shared setup for the sending integration tests: real emulators (dynalite + aws-ses-v2-local, port 0), the real
  * SDK clients through attachSending, and helpers to seed an audience and read the SES store.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SesMailer } from '../../lambdas/adapters/ses/ses-mailer.ts';
@@ -27,20 +24,16 @@ export interface StoredEmail {
 
 export interface SendEnv {
   emulators: Emulators;
-  dataDir: string;
   sending: AttachedSending;
   stop(): Promise<void>;
 }
 
 export async function startSendEnv(): Promise<Omit<SendEnv, 'sending'>> {
   const emulators = await startEmulators({ dynamoPort: 0, sesPort: 0, maxSendRate: 1000 });
-  const dataDir = mkdtempSync(join(tmpdir(), 'send-test-'));
   return {
     emulators,
-    dataDir,
     async stop() {
       await emulators.stop();
-      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
@@ -60,7 +53,6 @@ export function attach(env: Omit<SendEnv, 'sending' | 'stop'>, options: Partial<
       dynamoEndpoint: env.emulators.dynamoEndpoint,
       sesEndpoint: env.emulators.sesEndpoint,
       tableName: env.emulators.tableName,
-      dataDir: env.dataDir,
       publicBaseUrl: PUBLIC_BASE_URL,
     },
     {
