@@ -139,7 +139,7 @@ const rows: string[][] = [
   ['MJML per recipient (the alternative)', `${render.personalize.mjmlPerRecipientMicros} µs`, ''],
   ['Speedup of render-once + personalize', `${render.personalize.speedup}×`, `≥ ${TARGETS.personalizeSpeedup}×: ${verdict(render.personalize.speedup >= TARGETS.personalizeSpeedup)}`],
   [`Send, whole local pipeline, ${send.recipients} recipients (median of ${sendReps})`, `${send.pipelineEmailsPerSec} emails/s (runs ${send.runs.pipeline.join(', ')})`, ''],
-  [`Raw SendEmail to the same emulator, ${send.concurrency} in flight (median of ${sendReps})`, `${send.rawSesEmailsPerSec} emails/s (runs ${send.runs.raw.join(', ')})`, ''],
+  [`Raw SendEmail to the same emulator, ${send.concurrency} calls at once, as the pipeline's lanes (median of ${sendReps})`, `${send.rawSesEmailsPerSec} emails/s (runs ${send.runs.raw.join(', ')})`, ''],
   [`The worker's DynamoDB calls alone, no SES (status BatchGetItem per ${RECIPIENTS_PER_MESSAGE}, claim, SENT; median of ${sendReps})`, `${send.bookkeepingOnlyPerSec} recipients/s (runs ${send.runs.bookkeeping.join(', ')}); on one CPU 1/pipeline ≈ 1/raw + 1/bookkeeping predicts ${(1 / (1 / send.rawSesEmailsPerSec + 1 / send.bookkeepingOnlyPerSec)).toFixed(1)} emails/s`, ''],
   ['Pipeline / raw (median of each repetition\'s pair)', `${send.ratio} (runs ${send.runs.ratios.join(', ')})`, `≥ ${TARGETS.sendRatio}: ${verdict(send.ratio >= TARGETS.sendRatio)}`],
   ['DynamoDB per recipient (send + worker), counted', `${send.ddbWritesPerRecipient} WRU, ${send.ddbReadsPerRecipient} RRU; calls ${Object.entries(send.ddbCallsPerRecipient).map(([k, v]) => `${k.replace('Command', '')} ${v}`).join(', ')}`, ''],

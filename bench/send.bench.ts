@@ -58,7 +58,10 @@ export interface SendBenchResult {
    */
   bookkeepingOnlyPerSec: number;
   recipients: number;
-  /** SendEmail calls in flight at most, in both modes. */
+  /**
+   * SendEmail calls issued at once at most, in both modes (each SDK client's default agent then opens at most 50
+   * sockets, on both sides alike).
+   */
   concurrency: number;
   /** DynamoDB calls per recipient during one pipeline run, by command. */
   ddbCallsPerRecipient: Record<string, number>;
