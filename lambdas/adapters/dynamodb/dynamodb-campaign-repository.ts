@@ -4,8 +4,9 @@
  * so the accounting is one paginated Query. A tiny index item per campaign (pk CAMPAIGNS) makes `list()` a Query
  * instead of a table Scan.
  *
- * Every state change is one conditional write. Per recipient the worker costs 1 strongly consistent GetItem
- * (subscriber status, in the subscriber repository) + 2 UpdateItem here (claim, SENT).
+ * Every state change is one conditional write. Per recipient the worker costs 2 UpdateItem here (claim, SENT),
+ * plus its share of one strongly consistent BatchGetItem per message (subscriber statuses, in the subscriber
+ * repository).
  *
  * Erasure (`deleteSubscriberRecords`) replaces each record keyed by the address with an anonymous one keyed by a
  * random id (`D#~erased#<id>`, `E#<type>#~erased#<id>`) that counts the same, so the totals stay and the address
@@ -52,7 +53,7 @@ function toRecord(item: Record<string, unknown>): CampaignRecord {
 }
 
 export class DynamoDbCampaignRepository implements CampaignRepository {
-  /** `doc` must drop undefined values (DOCUMENT_CLIENT_OPTIONS in runtime/aws-clients.ts). */
+  /** `doc` must drop undefined values (DOCUMENT_CLIENT_OPTIONS in runtime/client-options.ts). */
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
