@@ -49,6 +49,8 @@ export interface CallModelInput {
   pageSize?: number;
   /** Queue messages per worker invocation (the SQS event source's batch size). */
   messagesPerInvocation: number;
+  /** Recipients of one message the worker sends at once, and so reads statuses for at once (default 8). */
+  workerLanes?: number;
   /** Worker containers that load the rendered issue (one strongly consistent GetItem each). */
   workerContainers?: number;
   /** The send function read the issue's Markdown from the bucket (`{s3Key}` input; the CLI sends it inline). */
@@ -91,6 +93,13 @@ export function modelCalls(input: CallModelInput): CallModel {
   const pages = Math.floor(n / pageSize) + 1;
   const pageSizes = Array.from({ length: pages }, (_, i) => Math.min(pageSize, n - i * pageSize));
   const messagesPerPage = pageSizes.map((s) => Math.ceil(s / RECIPIENTS_PER_MESSAGE));
+  const lanes = input.workerLanes ?? 8;
+  // Each message's recipients in groups of `lanes` (the last message of a page may be short): one status read each.
+  const statusReads = pageSizes.reduce((sum, size) => {
+    const full = Math.floor(size / RECIPIENTS_PER_MESSAGE);
+    const rest = size % RECIPIENTS_PER_MESSAGE;
+    return sum + full * Math.ceil(RECIPIENTS_PER_MESSAGE / lanes) + Math.ceil(rest / lanes);
+  }, 0);
   const queueMessages = messagesPerPage.reduce((a, b) => a + b, 0);
   const sendMessageBatch = messagesPerPage.reduce((a, m) => a + Math.ceil(m / SQS_BATCH_ENTRIES), 0);
   const workerInvocations = Math.ceil(queueMessages / input.messagesPerInvocation);
@@ -101,8 +110,9 @@ export function modelCalls(input: CallModelInput): CallModel {
   const containers = input.workerContainers ?? 1;
   return {
     dynamo: {
-      // worker: the statuses of a message's recipients (≤ 50, under BatchGetItem's 100 keys), strongly consistent.
-      BatchGetItemCommand: queueMessages,
+      // worker: the statuses of each group of `lanes` recipients of a message, strongly consistent, read just
+      // before the group is sent.
+      BatchGetItemCommand: statusReads,
       // send: existing-campaign check + re-read after the fan-out; worker: the rendered issue once per container,
       // campaign status once per invocation.
       GetItemCommand: 2 + containers + workerInvocations,

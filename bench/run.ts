@@ -19,7 +19,6 @@ import { costPerMillion, EVENTBRIDGE_BILLED_EVENT_USD, modelCalls, type CostInpu
 import { runFanoutBench } from './fanout.bench.ts';
 import { runRenderBench } from './render.bench.ts';
 import { runSendBench } from './send.bench.ts';
-import { RECIPIENTS_PER_MESSAGE } from '../lambdas/core/sending/compose.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -140,7 +139,7 @@ const rows: string[][] = [
   ['Speedup of render-once + personalize', `${render.personalize.speedup}×`, `≥ ${TARGETS.personalizeSpeedup}×: ${verdict(render.personalize.speedup >= TARGETS.personalizeSpeedup)}`],
   [`Send, whole local pipeline, ${send.recipients} recipients (median of ${sendReps})`, `${send.pipelineEmailsPerSec} emails/s (runs ${send.runs.pipeline.join(', ')})`, ''],
   [`Raw SendEmail to the same emulator, ${send.concurrency} calls at once, as the pipeline's lanes (median of ${sendReps})`, `${send.rawSesEmailsPerSec} emails/s (runs ${send.runs.raw.join(', ')})`, ''],
-  [`The worker's DynamoDB calls alone, no SES (status BatchGetItem per ${RECIPIENTS_PER_MESSAGE}, claim, SENT; median of ${sendReps})`, `${send.bookkeepingOnlyPerSec} recipients/s (runs ${send.runs.bookkeeping.join(', ')}); on one CPU 1/pipeline ≈ 1/raw + 1/bookkeeping predicts ${(1 / (1 / send.rawSesEmailsPerSec + 1 / send.bookkeepingOnlyPerSec)).toFixed(1)} emails/s`, ''],
+  [`The worker's DynamoDB calls alone, no SES (status BatchGetItem per ${send.workerLanes} recipients, claim, SENT; median of ${sendReps})`, `${send.bookkeepingOnlyPerSec} recipients/s (runs ${send.runs.bookkeeping.join(', ')}); on one CPU 1/pipeline ≈ 1/raw + 1/bookkeeping predicts ${(1 / (1 / send.rawSesEmailsPerSec + 1 / send.bookkeepingOnlyPerSec)).toFixed(1)} emails/s`, ''],
   ['Pipeline / raw (median of each repetition\'s pair)', `${send.ratio} (runs ${send.runs.ratios.join(', ')})`, `≥ ${TARGETS.sendRatio}: ${verdict(send.ratio >= TARGETS.sendRatio)}`],
   ['DynamoDB per recipient (send + worker), counted', `${send.ddbWritesPerRecipient} WRU, ${send.ddbReadsPerRecipient} RRU; calls ${Object.entries(send.ddbCallsPerRecipient).map(([k, v]) => `${k.replace('Command', '')} ${v}`).join(', ')}`, ''],
   ['SES events Lambda (the Send event the EventBridge rule routes per email)', `${send.events.msPerInvocation} ms per invocation, ${send.events.ddbReadsPerEvent} RRU and ${send.events.ddbWritesPerEvent} WRU per invocation`, ''],

@@ -53,7 +53,7 @@ export interface SendBenchResult {
   /** Every repetition, in the order run, and each repetition's pipeline/raw. */
   runs: { pipeline: number[]; raw: number[]; ratios: number[]; bookkeeping: number[] };
   /**
-   * The worker's DynamoDB calls alone (a status BatchGetItem per 50, claim and SENT per recipient), no SES, at the
+   * The worker's DynamoDB calls alone (a status BatchGetItem per round of lanes, claim and SENT per recipient), no SES, at the
    * same concurrency, recipients per second (median): where the pipeline's time goes when everything shares the CPU.
    */
   bookkeepingOnlyPerSec: number;
@@ -63,6 +63,8 @@ export interface SendBenchResult {
    * sockets, on both sides alike).
    */
   concurrency: number;
+  /** Recipients of one message the worker sends at once (and reads statuses for at once). */
+  workerLanes: number;
   /** DynamoDB calls per recipient during one pipeline run, by command. */
   ddbCallsPerRecipient: Record<string, number>;
   /** Worker Lambda time (sum of invocation durations) per email, ms: what Lambda would bill without pacing. */
@@ -179,20 +181,26 @@ export async function runSendBench(opts: SendBenchOptions): Promise<SendBenchRes
       runs.pipeline.push(opts.recipients / seconds);
       workerMsPerEmail = workerMs / opts.recipients;
     };
-    // The worker's bookkeeping without SES: the same repositories and calls, on a campaign of its own.
+    // The worker's bookkeeping without SES: the same repositories and calls, on a campaign of its own. As in the
+    // worker, each message's recipients go in rounds of `workerConcurrency`, their statuses read just before.
     const runBookkeeping = async (campaignId: string) => {
       const now = new Date();
       const t = performance.now();
       await inLanes(Math.ceil(opts.recipients / RECIPIENTS_PER_MESSAGE), queueConcurrency * batchSize, async (m) => {
-        const emails = Array.from({ length: Math.min(RECIPIENTS_PER_MESSAGE, opts.recipients - m * RECIPIENTS_PER_MESSAGE) }, (_, i) => benchEmail(m * RECIPIENTS_PER_MESSAGE + i));
-        const statuses = await sending!.subscribers.getStatuses(emails);
-        await inLanes(emails.length, workerConcurrency, async (i) => {
-          const email = emails[i]!;
-          if (statuses.get(email) !== 'confirmed') throw new Error(`${email} not confirmed`);
-          const claim = await sending!.campaigns.claim(campaignId, email, now);
-          if (!claim.claimed) throw new Error(`${email} already claimed`);
-          await sending!.campaigns.recordDelivery(campaignId, email, 'SENT', { messageId: `bookkeeping-${i}` });
-        });
+        const first = m * RECIPIENTS_PER_MESSAGE;
+        const size = Math.min(RECIPIENTS_PER_MESSAGE, opts.recipients - first);
+        for (let round = 0; round < size; round += workerConcurrency) {
+          const emails = Array.from({ length: Math.min(workerConcurrency, size - round) }, (_, i) => benchEmail(first + round + i));
+          const statuses = await sending!.subscribers.getStatuses(emails);
+          await Promise.all(
+            emails.map(async (email, i) => {
+              if (statuses.get(email) !== 'confirmed') throw new Error(`${email} not confirmed`);
+              const claim = await sending!.campaigns.claim(campaignId, email, now);
+              if (!claim.claimed) throw new Error(`${email} already claimed`);
+              await sending!.campaigns.recordDelivery(campaignId, email, 'SENT', { messageId: `bookkeeping-${round + i}` });
+            }),
+          );
+        }
       });
       runs.bookkeeping.push(opts.recipients / ((performance.now() - t) / 1000));
     };
@@ -244,6 +252,7 @@ export async function runSendBench(opts: SendBenchOptions): Promise<SendBenchRes
       bookkeepingOnlyPerSec: round(median(runs.bookkeeping), 1),
       recipients: opts.recipients,
       concurrency,
+      workerLanes: workerConcurrency,
       ddbCallsPerRecipient: Object.fromEntries(Object.entries(ddb.calls).map(([k, v]) => [k, perRecipient(v)])),
       workerMsPerEmail: round(workerMsPerEmail, 3),
       events: {

@@ -182,10 +182,11 @@ describe('send pipeline on dynalite + aws-ses-v2-local', () => {
     );
     await sending.invokeSend({ issue: { markdown: issueMarkdown('cost-1') }, mode: 'send' });
     await sending.drain();
-    // Worker per recipient: GetItem (status) + UpdateItem (claim) + UpdateItem (SENT). Everything else is per
-    // page, per message batch or per campaign, so it stays far below one call per recipient.
+    // Worker per recipient: UpdateItem (claim) + UpdateItem (SENT); statuses one BatchGetItem per 8 recipients of a
+    // message. Everything else is per page, per message batch or per campaign, far below one call per recipient.
     expect(calls.UpdateItemCommand).toBeLessThanOrEqual(2 * 100 + 5);
-    expect(calls.GetItemCommand).toBeLessThanOrEqual(100 + 10);
+    expect(calls.BatchGetItemCommand).toBe(2 * Math.ceil(50 / 8));
+    expect(calls.GetItemCommand).toBeLessThanOrEqual(10);
     expect((calls.PutItemCommand ?? 0) + (calls.QueryCommand ?? 0)).toBeLessThanOrEqual(10);
     const a = await settle(sending, 'cost-1');
     expect(a).toMatchObject({ sent: 100, queued: 0 });

@@ -204,7 +204,7 @@ describe('recipient worker: pairs left behind, last receive, completion', () => 
   });
 });
 
-describe('recipient worker: one batched status read per message', () => {
+describe('recipient worker: batched status reads, just ahead of the sending', () => {
   /** The memory repository, counting the worker's status reads (batched and single). */
   function countingSubscribers(w: ReturnType<typeof world>) {
     const batches: string[][] = [];
@@ -224,7 +224,7 @@ describe('recipient worker: one batched status read per message', () => {
     return { subscribers, batches, singles: () => singles, failWith: (err: Error | undefined) => (fault = err) };
   }
 
-  it('reads the statuses of all of a message\'s recipients in one call, and none per recipient', async () => {
+  it('reads statuses in batches of `concurrency` recipients, each recipient once, and none one by one', async () => {
     const w = world();
     const emails = Array.from({ length: 12 }, (_, i) => `r${i}@x.com`);
     await w.seed(emails.map((e) => [e, 'confirmed'] as [string, 'confirmed']));
@@ -233,9 +233,33 @@ describe('recipient worker: one batched status read per message', () => {
     const work = createRecipientWorker({ ...w.workerDeps, subscribers: counted.subscribers, concurrency: 4 });
     const r = await work([message('m1', ISSUE.slug, emails.slice(0, 7)), message('m2', ISSUE.slug, emails.slice(7))]);
     expect(r.outcomes.sent).toBe(12);
-    expect(counted.batches).toHaveLength(2);
-    expect([...counted.batches].sort((a, b) => b.length - a.length)).toEqual([emails.slice(0, 7), emails.slice(7)]);
+    // m1: 4 + 3, m2: 4 + 1, each batch in message order.
+    expect([...counted.batches].sort((a, b) => a[0]!.localeCompare(b[0]!))).toEqual([
+      emails.slice(0, 4), emails.slice(4, 7), emails.slice(7, 11), emails.slice(11),
+    ].sort((a, b) => a[0]!.localeCompare(b[0]!)));
     expect(counted.singles()).toBe(0);
+  });
+
+  it('reads each batch just before sending to it: an unsubscribe after the first batch was read is honoured in the next', async () => {
+    const w = world();
+    const emails = ['a@x.com', 'b@x.com', 'c@x.com', 'd@x.com'];
+    await w.seed(emails.map((e) => [e, 'confirmed'] as [string, 'confirmed']));
+    await started(w, 4);
+    const counted = countingSubscribers(w);
+    // d unsubscribes right after the worker read the statuses of a and b (a whole-message read would have missed it).
+    const subscribers = {
+      ...counted.subscribers,
+      getStatuses: async (batch: string[]) => {
+        const statuses = await counted.subscribers.getStatuses(batch);
+        if (counted.batches.length === 1) await w.subscribers.unsubscribe('d@x.com', w.now);
+        return statuses;
+      },
+    };
+    const r = await createRecipientWorker({ ...w.workerDeps, subscribers, concurrency: 2 })([message('m1', ISSUE.slug, emails)]);
+    expect(r.outcomes).toMatchObject({ sent: 3, skipped: 1 });
+    expect(w.mailer.sent.map((e) => e.to).sort()).toEqual(['a@x.com', 'b@x.com', 'c@x.com']);
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'd@x.com')).toBe('SKIPPED');
+    expect(counted.batches).toEqual([['a@x.com', 'b@x.com'], ['c@x.com', 'd@x.com']]);
   });
 
   it('a subscriber who unsubscribed after the fan-out but before the message is processed is SKIPPED, not sent', async () => {
