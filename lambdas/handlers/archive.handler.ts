@@ -15,7 +15,7 @@ const config = loadConfig(configFor({ TABLE_NAME: true, PUBLIC_BASE_URL: true, S
 
 export const handler = createArchiveHandler({
   campaigns: new DynamoDbCampaignRepository(documentClient(), config.TABLE_NAME),
-  issues: new DynamoDbIssueStore(documentClient(), config.TABLE_NAME),
+  issues: new DynamoDbIssueStore(documentClient(), config.TABLE_NAME, { consistentReads: false }),
   publicBaseUrl: config.PUBLIC_BASE_URL,
   newsletterName: displayName(config.SENDER),
   ...(process.env.TEMPLATES_DIR ? { templatesDir: process.env.TEMPLATES_DIR } : {}),

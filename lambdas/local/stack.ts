@@ -109,7 +109,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     '/archive',
     createArchiveHandler({
       campaigns: new DynamoDbCampaignRepository(base.doc, base.tableName),
-      issues: new DynamoDbIssueStore(base.doc, base.tableName),
+      issues: new DynamoDbIssueStore(base.doc, base.tableName, { consistentReads: false }),
       publicBaseUrl: deps.publicBaseUrl,
       newsletterName: displayName(deps.sender),
       clock,

@@ -66,5 +66,20 @@ describe('DynamoDbIssueStore (dynalite)', () => {
     const { PutCommand } = await import('@aws-sdk/lib-dynamodb');
     await doc.send(new PutCommand({ TableName: emulators.tableName, Item: { pk: 'ISSUE#corrupt', sk: 'ISSUE', slug: 'corrupt', body: new TextEncoder().encode('{}') } }));
     await expect(store.get('corrupt')).rejects.toThrow(/incorrect header check/);
+    // A body that unzips to JSON without the fields the worker needs, and an item without a body.
+    const { gzipSync } = await import('node:zlib');
+    await doc.send(new PutCommand({ TableName: emulators.tableName, Item: { pk: 'ISSUE#corrupt', sk: 'ISSUE', body: gzipSync('{"slug":"corrupt"}') } }));
+    await expect(store.get('corrupt')).rejects.toThrow(/missing "subject"/);
+    await doc.send(new PutCommand({ TableName: emulators.tableName, Item: { pk: 'ISSUE#corrupt', sk: 'ISSUE', slug: 'corrupt' } }));
+    await expect(store.get('corrupt')).rejects.toThrow(/stored issue corrupt has no body/);
+  });
+
+  it('reads strongly consistent by default (the worker) and eventually consistent when asked (the archive)', async () => {
+    const consistency: unknown[] = [];
+    const spy = { send: (c: GetCommand) => (consistency.push(c.input.ConsistentRead), doc.send(c)) } as unknown as DynamoDBDocumentClient;
+    await store.put(issue('eventual', '<p>x</p>'));
+    expect(await new DynamoDbIssueStore(spy, emulators.tableName).get('eventual')).toEqual(issue('eventual', '<p>x</p>'));
+    expect(await new DynamoDbIssueStore(spy, emulators.tableName, { consistentReads: false }).get('eventual')).toEqual(issue('eventual', '<p>x</p>'));
+    expect(consistency).toEqual([true, false]);
   });
 });

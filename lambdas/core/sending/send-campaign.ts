@@ -181,6 +181,12 @@ export async function runSend(deps: SendDeps, input: SendInput | ResumeInput): P
   const existing = await deps.campaigns.get(campaignId);
   if (existing) {
     if (existing.status === 'DRAFT') return claimDraftAndFanOut(deps, existing, issue, warnings);
+    // A campaign whose rendered issue is gone (stored by an older version, elsewhere) gets it back, so its workers
+    // and its archive page work again. A stored issue is never replaced: it is what was sent.
+    if (!(await deps.issues.get(campaignId))) {
+      const refused = await storeIssue(deps, issue);
+      if (refused) return refused;
+    }
     if (input.resume) return resumeCampaign(deps, existing);
     return { status: 'exists', campaign: summary(existing), accounting: await readAccounting(deps.campaigns, campaignId, existing) };
   }

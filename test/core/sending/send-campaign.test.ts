@@ -89,6 +89,19 @@ describe('send Lambda core', () => {
     expect(await w.campaigns.get('fault-1')).toBeUndefined();
   });
 
+  it('a second trigger stores the rendered issue again only when it is gone, never over the one that was sent', async () => {
+    const w = world();
+    await w.seed(people(2));
+    await runSend(w.sendDeps, { issue: { markdown: 'kept-1' }, mode: 'send' });
+    const sent = w.issues.issues.get('kept-1')!;
+    w.issues.issues.set('kept-1', { ...sent, html: '<p>as sent</p>' });
+    expect((await runSend(w.sendDeps, { issue: { markdown: 'kept-1' }, mode: 'send' })).status).toBe('exists');
+    expect(w.issues.issues.get('kept-1')!.html).toBe('<p>as sent</p>');
+    w.issues.issues.delete('kept-1'); // e.g. stored in S3 by an older version
+    expect((await runSend(w.sendDeps, { issue: { markdown: 'kept-1' }, mode: 'send' })).status).toBe('exists');
+    expect(w.issues.issues.get('kept-1')).toEqual(sent);
+  });
+
   it('a second trigger reports the existing campaign and enqueues nothing', async () => {
     const w = world();
     await w.seed(people(10));
