@@ -51,10 +51,14 @@ function toSubscriber(item: Record<string, unknown>): Subscriber {
 
 /** BatchGetItem's limit of keys per call. */
 const BATCH_GET_KEYS = 100;
-/** Calls per chunk (the first plus retries of UnprocessedKeys) before `getStatuses` gives up and throws. */
-const BATCH_GET_ATTEMPTS = 5;
-/** First pause before retrying UnprocessedKeys, doubled per retry (25, 50, 100, 200 ms: under 0.4 s in all). */
-const BATCH_GET_BACKOFF_MS = 25;
+/**
+ * Calls per chunk (the first plus retries of UnprocessedKeys) before `getStatuses` gives up and throws. Giving up
+ * fails the whole message back to SQS (visibility timeout: half an hour), so ride out a throttling burst first.
+ */
+const BATCH_GET_ATTEMPTS = 8;
+/** Pause before retry n: full jitter, up to 50 ms doubled per retry, capped at 1 s (at most about 3.5 s in all). */
+const BATCH_GET_BACKOFF_MS = 50;
+const BATCH_GET_BACKOFF_CAP_MS = 1000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -156,7 +160,7 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
       if (attempt >= BATCH_GET_ATTEMPTS) {
         throw new Error(`BatchGetItem left ${pending.length} subscriber statuses unprocessed after ${attempt} attempts`);
       }
-      await sleep(BATCH_GET_BACKOFF_MS * 2 ** (attempt - 1));
+      await sleep(Math.random() * Math.min(BATCH_GET_BACKOFF_CAP_MS, BATCH_GET_BACKOFF_MS * 2 ** (attempt - 1)));
     }
   }
 
