@@ -21,7 +21,6 @@ const WORKER_ENV = {
   AWS_ACCESS_KEY_ID: 'bench',
   AWS_SECRET_ACCESS_KEY: 'bench',
   TABLE_NAME: 'newsletter',
-  BUCKET_NAME: 'newsletter-issues',
   SENDER: 'News <news@example.com>',
   PUBLIC_BASE_URL: 'https://news.example.com',
   POSTAL_ADDRESS: '1 Example Street, Example City',

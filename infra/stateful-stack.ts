@@ -94,7 +94,7 @@ export class StatefulStack extends Stack {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       minimumTLSVersion: 1.2,
-      // A re-rendered issue overwrites its object: keep the previous version for a month to undo mistakes.
+      // An uploaded issue's Markdown may be overwritten: keep the previous version for a month to undo mistakes.
       versioned: true,
       lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
       removalPolicy: RemovalPolicy.RETAIN,
@@ -102,9 +102,9 @@ export class StatefulStack extends Stack {
     acknowledge(this.bucket, {
         id: 'AwsSolutions-S1',
         reason:
-          'Private bucket written only by the send function and read by the archive function through their roles; ' +
-          'the public reads the archive via the API, whose access log records every request. A log bucket would add ' +
-          'a second bucket with no reader.',
+          'Private bucket for issue Markdown the operator uploads and only the send function reads, through its role; ' +
+          'rendered issues and the public archive are served from the table via the API, whose access log records ' +
+          'every request. A log bucket would add a second bucket with no reader.',
       });
 
     this.tokenSecret = new secretsmanager.Secret(this, 'TokenKeys', {

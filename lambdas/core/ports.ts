@@ -206,7 +206,7 @@ export interface Queue {
   sendBatch(messages: QueueMessage[]): Promise<{ failedIds: string[] }>;
 }
 
-/** Rendered issues: S3 on AWS, the data directory locally. */
+/** A rendered issue as stored once per campaign (in the table: lambdas/adapters/dynamodb/dynamodb-issue-store.ts). */
 export interface StoredIssue {
   slug: string;
   subject: string;

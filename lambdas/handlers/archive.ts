@@ -42,7 +42,7 @@ function compileTemplates(templatesDir: string): Record<ArchiveTemplate, Handleb
 /** Issue pages embed remote images (the email's own); everything else stays as locked down as the other pages. */
 const ISSUE_PAGE_CSP =
   "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-/** An issue page is public and the same for everyone: short caching is safe and spares DynamoDB and S3. */
+/** An issue page is public and the same for everyone: short caching is safe and spares DynamoDB. */
 const CACHEABLE = { 'cache-control': 'public, max-age=300' };
 /** The list and the feed change with every send: caches must ask again. */
 const REVALIDATE = { 'cache-control': 'no-cache' };

@@ -37,7 +37,7 @@ Environment:
   PORT             HTTP API port (default 3000; 0 = any free port)
   SES_PORT         SES emulator and web inbox port (default 8005; 0 = any free port)
   DYNAMODB_PORT    dynalite port (default 8001; 0 = any free port)
-  DATA_DIR         data directory: DynamoDB files, token keys, rendered issues, stack.json (default .data)
+  DATA_DIR         data directory: DynamoDB files (rendered issues included), token keys, stack.json (default .data)
   SENDER           From address (default "Akira's ML News <news@example.com>")
   PUBLIC_BASE_URL  base of the links in emails (default: the HTTP API's own URL)
   POSTAL_ADDRESS   postal address in the email footer (default: a placeholder address)

@@ -1,7 +1,6 @@
 /**
  * The sending pipeline on the local stack: the send Lambda, the worker (driven by the in-process queue) and the
- * SES events handler, wired to the emulators (dynalite, aws-ses-v2-local) through the real AWS SDK clients, and
- * to the data directory for rendered issues.
+ * SES events handler, wired to the emulators (dynalite, aws-ses-v2-local) through the real AWS SDK clients.
  *
  * The local stack calls `attachSendingToStack(stack)` once: it wires everything and serves the send Lambda's
  * Invoke API (`POST /2015-03-31/functions/send/invocations`) on the stack's HTTP server, so the CLI can use
@@ -205,7 +204,7 @@ export interface LocalStackLike {
 
 /**
  * One call for the local stack (`npm start`, tests): attach the sending pipeline with the stack's endpoints,
- * sender, token keys and data directory, and serve the send Lambda's Invoke API on the stack's HTTP server.
+ * sender and token keys, and serve the send Lambda's Invoke API on the stack's HTTP server.
  * `postalAddress` defaults to POSTAL_ADDRESS or a placeholder address.
  */
 export function attachSendingToStack(

@@ -31,7 +31,7 @@ export interface ArchiveEntry {
 /** Issues read from the store at the same time while building the list. */
 const READ_CONCURRENCY = 8;
 
-/** Slugs the IssueStore accepts (the same rule that keeps keys inside `issues/`). */
+/** Slugs the IssueStore accepts (stored-issue.ts `validIssueSlug`). */
 export function isArchiveSlug(slug: string): boolean {
   try {
     validIssueSlug(slug);
