@@ -222,7 +222,7 @@ export function costPerMillion(input: CostInput): { lines: CostLine[]; total: nu
     {
       item: 'DynamoDB: reads',
       usdPerMillion: million * (input.ddbReadUnitsPerEmail + eventsPerEmail * input.eventReadUnits) * PRICES_USD.ddbReadUnit,
-      basis: `${input.ddbReadUnitsPerEmail.toFixed(3)} RRU (subscriber statuses, batched per message, strongly consistent) + ${(eventsPerEmail * input.eventReadUnits).toFixed(3)} RRU (Send event's pair read, eventually consistent) per email, measured`,
+      basis: `${input.ddbReadUnitsPerEmail.toFixed(3)} RRU (subscriber statuses, one BatchGetItem per 8, strongly consistent) + ${(eventsPerEmail * input.eventReadUnits).toFixed(3)} RRU (Send event's pair read, eventually consistent) per email, measured`,
     },
     {
       item: 'SQS',
