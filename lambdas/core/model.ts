@@ -66,6 +66,8 @@ export interface RecipientData {
   /** Subscriber's name when known. Always HTML-escaped by the pass. */
   name?: string;
   email?: string;
+  /** Custom attributes from the import (`{{attributes.tier}}` in an issue body). Always HTML-escaped by the pass. */
+  attributes?: Readonly<Record<string, string>>;
 }
 
 /** An email ready for the transport. */
