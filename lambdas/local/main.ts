@@ -10,7 +10,8 @@
  * 4. Prints a summary ending with a line that starts with `Ready:`, and serves until SIGINT/SIGTERM.
  *
  * `--once` stops after the summary: exit 0 when every recipient reached a final state that adds up to the
- * audience, 1 otherwise. Bad arguments or environment: one line on stderr, exit 2.
+ * audience, 1 otherwise. `--empty` skips steps 2 and 3 (no demo subscribers, no seed send): a clean stack for your
+ * own list and issues. Bad arguments or environment: one line on stderr, exit 2.
  *
  * Entry point only: importing this module runs it, so nothing here is exported (the steps live in seed.ts).
  */
@@ -22,7 +23,7 @@ import { dataDirFrom } from './stack-info.ts';
 
 const EXIT = { OK: 0, FAILED: 1, BAD_INPUT: 2 } as const;
 
-const USAGE = `Usage: npm start [-- --once]
+const USAGE = `Usage: npm start [-- --once] [-- --empty]
 
 Runs the newsletter locally: embedded DynamoDB (dynalite), the SES emulator with its web inbox and the HTTP API;
 imports the demo subscribers from content/demo-subscribers.csv (confirmed, consent source "demo"); sends the seed
@@ -31,6 +32,7 @@ prints a summary, then serves until Ctrl+C.
 
 Options:
   --once      exit after the summary: 0 when the accounting adds up, 1 otherwise
+  --empty     no demo subscribers and no seed send: an empty list for your own import and issues
   -h, --help  show this help
 
 Environment:
@@ -50,10 +52,11 @@ class UsageError extends Error {
   override name = 'UsageError';
 }
 
-function parseArgs(argv: string[]): { once: boolean; help: boolean } {
-  const args = { once: false, help: false };
+function parseArgs(argv: string[]): { once: boolean; empty: boolean; help: boolean } {
+  const args = { once: false, empty: false, help: false };
   for (const arg of argv) {
     if (arg === '--once') args.once = true;
+    else if (arg === '--empty') args.empty = true;
     else if (arg === '--help' || arg === '-h') args.help = true;
     else throw new UsageError(`unknown argument ${JSON.stringify(arg)} (see npm start -- --help)`);
   }
@@ -96,23 +99,33 @@ function counts(a: CampaignAccounting): string {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-function summary(stack: LocalStack, demo: DemoImport, seed: SeedSend): string {
+/** What steps 2 and 3 did; both undefined with `--empty`. */
+interface Seeded {
+  demo?: DemoImport;
+  seed?: SeedSend;
+}
+
+function sendLine(seed: SeedSend): string {
+  if (seed.created) return `${counts(seed.accounting)} · in ${seconds(seed.elapsedMs)}`;
+  if (seed.resumed) return `resumed an unfinished send: ${counts(seed.accounting)} · in ${seconds(seed.elapsedMs)}`;
+  return `already sent, nothing new (${counts(seed.accounting)})`;
+}
+
+function summary(stack: LocalStack, { demo, seed }: Seeded): string {
   const { urls, info } = stack;
-  const sendLine = seed.created
-    ? `${counts(seed.accounting)} · in ${seconds(seed.elapsedMs)}`
-    : seed.resumed
-      ? `resumed an unfinished send: ${counts(seed.accounting)} · in ${seconds(seed.elapsedMs)}`
-      : `already sent, nothing new (${counts(seed.accounting)})`;
   return [
     `Newsletter running locally (DATA_DIR ${info.dataDir})`,
-    `  Subscribers   ${demo.rows} demo subscribers: ${demo.created} imported, ${demo.existing} already present`,
-    `  Seed issue    ${seed.campaignId} · ${seed.subject}`,
-    `  Send          ${sendLine}`,
+    demo
+      ? `  Subscribers   ${demo.rows} demo subscribers: ${demo.created} imported, ${demo.existing} already present`
+      : '  Subscribers   no demo subscribers (--empty): npx newsletter subscribers import <file.csv> --confirmed --consent-source TEXT',
+    ...(seed
+      ? [`  Seed issue    ${seed.campaignId} · ${seed.subject}`, `  Send          ${sendLine(seed)}`]
+      : ['  Seed issue    none (--empty): npx newsletter send <issue.md>']),
     `  Inbox (SES)   ${urls.sesEndpoint}/`,
     `  Subscribe     ${urls.subscribeUrl}`,
     `  Archive       ${urls.archiveUrl}  (Atom: ${urls.archiveUrl}/feed.xml)`,
     `  HTTP API      ${urls.baseUrl}  ·  DynamoDB ${urls.dynamoEndpoint} table ${info.tableName}`,
-    ...demo.skipped.map((s) => `  (skipped in ${demo.file}: ${s})`),
+    ...(demo?.skipped ?? []).map((s) => `  (skipped in ${demo!.file}: ${s})`),
     '',
   ].join('\n');
 }
@@ -173,11 +186,13 @@ async function main(): Promise<number> {
   cleanup = () => sending.stop().finally(() => stack.stop());
   if (stopping) return new Promise<number>(() => {}); // a signal came while starting: its handler exits
 
-  let seed: SeedSend;
+  let seeded: Seeded = {};
   try {
-    const demo = await importDemoSubscribers(stack.deps.subscribers);
-    seed = await sendSeedIssue(sending, readFileSync(SEED_ISSUE_FILE, 'utf8'));
-    process.stdout.write(summary(stack, demo, seed));
+    if (!args.empty) {
+      const demo = await importDemoSubscribers(stack.deps.subscribers);
+      seeded = { demo, seed: await sendSeedIssue(sending, readFileSync(SEED_ISSUE_FILE, 'utf8')) };
+    }
+    process.stdout.write(summary(stack, seeded));
   } catch (err) {
     if (stopping) return new Promise<number>(() => {}); // a signal is shutting down: let its handler exit
     process.stderr.write(`npm start: ${String((err as Error).message ?? err).split('\n')[0]}\n`);
@@ -185,17 +200,20 @@ async function main(): Promise<number> {
     return EXIT.FAILED;
   }
 
-  const complete = accountingComplete(seed.accounting);
+  const { seed } = seeded;
+  const complete = !seed || accountingComplete(seed.accounting);
   if (args.once) {
     process.stdout.write(
-      complete
-        ? `Done in ${seconds(performance.now() - startedAt)}: the accounting adds up (--once).\n`
-        : `The accounting does not add up: ${counts(seed.accounting)} (--once).\n`,
+      !seed
+        ? `Done in ${seconds(performance.now() - startedAt)}: nothing was sent (--empty --once).\n`
+        : complete
+          ? `Done in ${seconds(performance.now() - startedAt)}: the accounting adds up (--once).\n`
+          : `The accounting does not add up: ${counts(seed.accounting)} (--once).\n`,
     );
     await stop();
     return complete ? EXIT.OK : EXIT.FAILED;
   }
-  if (!complete) process.stdout.write(`Warning: the accounting does not add up yet: ${counts(seed.accounting)}\n`);
+  if (seed && !complete) process.stdout.write(`Warning: the accounting does not add up yet: ${counts(seed.accounting)}\n`);
   process.stdout.write(`Ready: serving in ${seconds(performance.now() - startedAt)}. Press Ctrl+C to stop.\n`);
   return new Promise<number>(() => {}); // serve until a signal
 }

@@ -79,8 +79,8 @@ async function runToEnd(args: string[], env: Record<string, string>) {
 }
 
 /** Start a serving run and wait for its `Ready:` line (or fail with its output if it exits first). */
-async function serve(dataDir: string): Promise<Run & { info: StackInfo }> {
-  const run = start([], { DATA_DIR: dataDir });
+async function serve(dataDir: string, args: string[] = []): Promise<Run & { info: StackInfo }> {
+  const run = start(args, { DATA_DIR: dataDir });
   const ready = new Promise<void>((resolve) => {
     const check = () => (/^Ready:/m.test(run.stdout()) ? resolve() : undefined);
     run.proc.stdout!.on('data', check);
@@ -177,12 +177,46 @@ describe('npm start (serving)', () => {
   });
 });
 
+describe('npm start -- --empty', () => {
+  it('imports no demo subscribers and sends nothing; --once exits 0', SLOW, async () => {
+    // Act
+    const once = await runToEnd(['--empty', '--once'], { DATA_DIR: freshDataDir() });
+    // Assess
+    expect(once.code, once.stderr).toBe(0);
+    expect(once.stdout).toMatch(/Subscribers\s+no demo subscribers \(--empty\)/);
+    expect(once.stdout).toMatch(/Seed issue\s+none \(--empty\)/);
+    expect(once.stdout).not.toMatch(/Send\s+audience/);
+    expect(once.stdout).toMatch(/nothing was sent \(--empty --once\)/);
+    expect(once.stderr).toBe('');
+  });
+
+  it('serves an empty stack: no subscriber, no campaign, an empty inbox', SLOW, async () => {
+    const run = await serve(freshDataDir(), ['--empty']);
+    try {
+      expect(await sesStore(run.info)).toEqual([]);
+      const deps = localDeps(run.info);
+      try {
+        expect(await deps.subscribers.get(DEMO_EMAILS[0]!)).toBeUndefined();
+        expect(await deps.subscribers.countConfirmed()).toBe(0);
+      } finally {
+        deps.destroy();
+      }
+      const archive = await fetch(`${run.info.baseUrl}/archive`);
+      expect(await archive.text()).not.toContain('href="/archive/issue-31"');
+    } finally {
+      run.proc.kill('SIGTERM');
+    }
+    expect(await run.exit).toBe(0);
+  });
+});
+
 describe('npm start: usage', () => {
   it('prints usage for --help and exits 0', SLOW, async () => {
     const r = await runToEnd(['--help'], { DATA_DIR: freshDataDir() });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: npm start/);
     expect(r.stdout).toMatch(/--once/);
+    expect(r.stdout).toMatch(/--empty/);
     expect(r.stdout).toMatch(/DATA_DIR/);
   });
 
