@@ -6,6 +6,7 @@
  * over three blocks (`[](url) [## Title` / `### description` / `domain](url)`).
  */
 import { splitFrontMatter } from './front-matter.ts';
+import { authoringError, literalPlaceholders, mapStrings, restorePlaceholders, translatePlaceholders, withoutBrokenSentinel } from './placeholders.ts';
 import { RenderError } from './errors.ts';
 import type { FrontMatter, Issue, IssueItem, IssueSection, SectionBlock } from './model.ts';
 import {
@@ -41,17 +42,37 @@ type Block =
   | { kind: 'other'; tokens: Token[] }
   | { kind: 'separator' };
 
+export interface ParsedIssue {
+  issue: Issue;
+  /** Everything the operator should read, authoring errors included. */
+  warnings: string[];
+  /**
+   * Mistakes that would show in readers' inboxes: unknown front-matter keys, placeholders that will not be filled,
+   * images without an absolute URL, links without https. `send` refuses an issue with any unless forced.
+   */
+  authoringErrors: string[];
+}
+
 /**
  * Parse an issue. Throws RenderError for empty input or when no title can be found.
- * Warnings (dropped images, unresolvable links) are returned, never thrown.
+ * Warnings (dropped images, unresolvable links) and authoring errors are returned, never thrown.
  */
-export function parseIssue(source: string, options: ParseOptions = {}): { issue: Issue; warnings: string[] } {
+export function parseIssue(source: string, options: ParseOptions = {}): ParsedIssue {
   if (!source.trim()) throw new RenderError('the issue is empty');
-  const { frontMatter: fm, body } = splitFrontMatter(source);
+  const { frontMatter: fm, body, unknownKeys } = splitFrontMatter(source);
   const warnings: string[] = [];
+  const errors: string[] = [];
   const linkBaseUrl = validBase(options.linkBaseUrl ?? fm.linkBaseUrl ?? DEFAULT_LINK_BASE_URL, 'linkBaseUrl');
   const assetBaseUrl = options.assetBaseUrl ?? fm.assetBaseUrl;
-  const ctx: FixContext = { linkBaseUrl, assetBaseUrl: assetBaseUrl && validBase(assetBaseUrl, 'assetBaseUrl'), warnings };
+  const ctx: FixContext = { linkBaseUrl, assetBaseUrl: assetBaseUrl && validBase(assetBaseUrl, 'assetBaseUrl'), warnings, errors };
+  for (const unknown of unknownKeys) authoringError(ctx, unknown);
+  const fmText = (key: 'subject' | 'preheader') => {
+    const value = fm[key];
+    return value === undefined ? undefined : neutralizeBraces(translatePlaceholders(value, ctx, key));
+  };
+  const subject = fmText('subject');
+  const preheader = fmText('preheader');
+  if (fm.title) translatePlaceholders(fm.title, ctx, 'title');
 
   const tokens = md.parse(body, {});
   let blocks = toBlocks(tokens);
@@ -61,8 +82,13 @@ export function parseIssue(source: string, options: ParseOptions = {}): { issue:
     else if (b.kind === 'other') fixBlocks(b.tokens, ctx);
   }
 
-  const { title, rest } = takeTitle(blocks, fm);
-  if (!title) throw new RenderError('no title: add a "# Title" heading or a front matter "title"');
+  const taken = takeTitle(blocks, fm);
+  const rest = taken.rest;
+  if (!taken.title) throw new RenderError('no title: add a "# Title" heading or a front matter "title"');
+  const title = literalPlaceholders(taken.title);
+  if (title !== taken.title) {
+    authoringError(ctx, `placeholders in the title "${title.replace(/\u200B/g, '').slice(0, 60)}" will not be filled: the title names the archive page; put them in the front-matter "subject"`);
+  }
   blocks = rest;
   const source_ = takeSource(blocks);
   if (source_) blocks = source_.rest;
@@ -94,8 +120,8 @@ export function parseIssue(source: string, options: ParseOptions = {}): { issue:
   const lang = fm.lang ?? detectLang(allText);
   const issue: Issue = {
     title,
-    subject: fm.subject ?? title,
-    preheader: fm.preheader ?? derivePreheader(tokens, source_?.skip),
+    subject: subject ?? title,
+    preheader: preheader ?? derivePreheader(tokens, source_?.skip),
     date: fm.date,
     number,
     slug: fm.slug ? slugify(fm.slug) || fallbackSlug(title, number) : deriveSlug(title, number),
@@ -106,7 +132,7 @@ export function parseIssue(source: string, options: ParseOptions = {}): { issue:
     lead,
     sections,
   };
-  return { issue, warnings };
+  return { issue: mapStrings(issue, restorePlaceholders), warnings, authoringErrors: errors };
 }
 
 function validBase(url: string, name: string): string {
@@ -225,7 +251,7 @@ function assembleCards(blocks: Block[], ctx: FixContext): Block[] {
 /** Markdown fragment → plain text (emphasis debris removed, links reduced to their text). */
 function cleanText(markdown: string): string {
   const children = md.parseInline(markdown, {})[0]?.children ?? [];
-  return neutralizeBraces(inlineText(fixInline(children, { linkBaseUrl: DEFAULT_LINK_BASE_URL, warnings: [] })));
+  return neutralizeBraces(inlineText(fixInline(children, { linkBaseUrl: DEFAULT_LINK_BASE_URL, warnings: [], errors: [] })));
 }
 
 /** `— — — —`, `## — — –`, a lone `****` and the like: visual separators and debris from the export. */
@@ -613,7 +639,7 @@ function truncate(text: string, max: number): string {
   if (chars.length <= max) return text;
   const cut = chars.slice(0, max).join('');
   const space = cut.lastIndexOf(' ');
-  return `${(space > max * 0.6 ? cut.slice(0, space) : cut).trimEnd()}…`;
+  return `${withoutBrokenSentinel((space > max * 0.6 ? cut.slice(0, space) : cut).trimEnd())}…`;
 }
 
 export { renderInlineHtml, inlineToText };

@@ -1,6 +1,7 @@
 /**
  * renderIssue: Markdown → the compiled email (HTML + text), once per issue. Per-recipient values stay as
- * placeholders (`{{unsubscribeUrl}}`, `{{viewInBrowserUrl}}`, `{{name}}`, `{{email}}`) for compilePersonalizer.
+ * placeholders (`{{unsubscribeUrl}}`, `{{viewInBrowserUrl}}`, `{{name}}`, `{{attributes.tier|fallback}}` …) for
+ * compilePersonalizer.
  */
 import Handlebars from 'handlebars';
 import mjml2html from 'mjml';
@@ -44,6 +45,8 @@ export interface RenderMeta {
   /** Distinct link targets (placeholders excluded), in order. */
   links: string[];
   warnings: string[];
+  /** The authoring errors among `warnings`. */
+  authoringErrors: string[];
 }
 
 export interface RenderedIssue {
@@ -59,7 +62,13 @@ export interface RenderedIssue {
   /** Plain-text part, same placeholders. */
   text: string;
   meta: RenderMeta;
+  /** What the operator should read: authoring errors, dropped content, size. */
   warnings: string[];
+  /**
+   * Mistakes readers would see (unknown front-matter keys, placeholders that will not be filled, images without
+   * an absolute URL, links without https), one line each; also in `warnings`. `send` refuses unless forced.
+   */
+  authoringErrors: string[];
   /** The parsed model, for callers that want more than the email (archive pages, tests). */
   issue: Issue;
 }
@@ -186,7 +195,7 @@ function mjmlMessage(err: unknown): string {
  */
 export async function renderIssue(markdown: string, options: RenderOptions): Promise<RenderedIssue> {
   if (typeof markdown !== 'string' || !markdown.trim()) throw new RenderError('the issue is empty');
-  const { issue, warnings } = parseIssue(markdown, options);
+  const { issue, warnings, authoringErrors } = parseIssue(markdown, options);
   const html = await compileMjml(fillTemplate(issue, options));
   const text = renderTextPart(issue, options);
 
@@ -208,6 +217,7 @@ export async function renderIssue(markdown: string, options: RenderOptions): Pro
     images: [...html.matchAll(/<img\b[^>]*?\ssrc="([^"]*)"/g)].map((m) => decodeEntities(m[1]!)),
     links: [...new Set([...html.matchAll(/\shref="([^"]*)"/g)].map((m) => decodeEntities(m[1]!)))].filter((h) => !h.includes('{{')),
     warnings,
+    authoringErrors,
   };
   return {
     slug: issue.slug,
@@ -221,6 +231,7 @@ export async function renderIssue(markdown: string, options: RenderOptions): Pro
     text,
     meta,
     warnings,
+    authoringErrors,
     issue,
   };
 }
