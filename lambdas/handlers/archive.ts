@@ -9,8 +9,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { atomFeed } from '../core/archive/atom.ts';
-import { findArchivedIssue, isArchiveSlug, listArchive, webVersionHtml, type ArchiveDeps, type IssueSummary } from '../core/archive/archive.ts';
+import { atomFeed, FEED_ENTRIES } from '../core/archive/atom.ts';
+import {
+  findArchivedIssue,
+  isArchiveSlug,
+  listArchive,
+  webVersionHtml,
+  withFeedContent,
+  type ArchiveDeps,
+  type IssueSummary,
+} from '../core/archive/archive.ts';
 import { systemClock, type Clock } from '../core/ports.ts';
 import { archiveUrl } from '../core/sending/compose.ts';
 import { DEFAULT_TEMPLATES_DIR, pagesHandlebars } from './http/pages.ts';
@@ -58,6 +66,8 @@ export function createArchiveHandler(options: ArchiveHandlerOptions): HttpHandle
   const bannerHtml = t.banner(common);
   /** Stored issues never change once listed: read each once per container (see listArchive). */
   const summaries = new Map<string, IssueSummary>();
+  /** The feed's entry contents by slug, for the same reason. */
+  const contents = new Map<string, string>();
 
   const message = (statusCode: number, title: string, text: string, headers: Record<string, string> = {}) =>
     html(statusCode, t.message({ ...common, title, message: text }), headers);
@@ -68,7 +78,14 @@ export function createArchiveHandler(options: ArchiveHandlerOptions): HttpHandle
   };
 
   const feed = async (): Promise<HttpResult> => {
-    const body = atomFeed(await listArchive(options, summaries), {
+    const entries = await withFeedContent(
+      options,
+      await listArchive(options, summaries),
+      (slug) => ({ pageUrl: archiveUrl(base, slug), subscribeUrl: `${base}/subscribe` }),
+      FEED_ENTRIES,
+      contents,
+    );
+    const body = atomFeed(entries, {
       title: newsletterName,
       archiveUrl: `${base}/archive`,
       feedUrl: `${base}/archive/feed.xml`,

@@ -2,7 +2,16 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryCampaignRepository } from '../../lambdas/adapters/memory/memory-campaign-repository.ts';
 import { atomFeed, escapeXml, FEED_ENTRIES } from '../../lambdas/core/archive/atom.ts';
-import { findArchivedIssue, isArchiveSlug, listArchive, webVersionHtml, type ArchiveEntry } from '../../lambdas/core/archive/archive.ts';
+import {
+  feedContentHtml,
+  findArchivedIssue,
+  impersonal,
+  isArchiveSlug,
+  listArchive,
+  webVersionHtml,
+  withFeedContent,
+  type ArchiveEntry,
+} from '../../lambdas/core/archive/archive.ts';
 import type { CampaignStatus } from '../../lambdas/core/model.ts';
 import type { IssueStore, StoredIssue } from '../../lambdas/core/ports.ts';
 import { child, children, parseXml } from './xml.ts';
@@ -110,6 +119,66 @@ describe('webVersionHtml', () => {
   });
 });
 
+describe('placeholders written in an issue, on the archive', () => {
+  it('fill for no one: fallbacks stay, names and attributes are empty', async () => {
+    expect(impersonal('Hi {{name|dear%20reader}}, {{attributes.tier}} plan {{name}}')).toBe('Hi dear reader,  plan ');
+    expect(impersonal('No placeholder')).toBe('No placeholder');
+    // Prepare: a stored issue whose subject and preheader carry placeholders
+    const deps = await setup([{ slug: 'p', status: 'SENT' }]);
+    await deps.issues.put(issue('p', { subject: 'For {{name|you}}', preheader: 'Hello {{name}}!' }));
+    // Act
+    const [entry] = await listArchive(deps);
+    // Assess
+    expect(entry).toMatchObject({ subject: 'For you', preheader: 'Hello !' });
+  });
+});
+
+describe('feedContentHtml', () => {
+  const links = { pageUrl: 'https://n.example/archive/a', subscribeUrl: 'https://n.example/subscribe' };
+
+  it('is the body of the web version without the hidden preheader, comments, or anyone\'s links and values', () => {
+    // Prepare: the shape MJML gives (hidden preheader first, Outlook-only markup in comments)
+    const html = issue('a', {
+      html:
+        '<!doctype html><html><head><style>p{}</style></head><body style="margin:0"><div style="display:none;font-size:1px;opacity:0;">The preheader</div>' +
+        '<!--[if mso]><table><tr><td><![endif]--><div><a href="{{viewInBrowserUrl}}">View in browser</a></div><p>Hi {{name|reader}} {{email}}</p>' +
+        '<p><a href="{{unsubscribeUrl}}">Unsubscribe</a></p><!--[if mso]></td></tr></table><![endif]--></body></html>',
+    });
+    // Act
+    const content = feedContentHtml(html, links);
+    // Assess
+    expect(content).toBe('<div></div><p>Hi reader </p><p></p>');
+  });
+});
+
+describe('withFeedContent', () => {
+  it('adds each entry\'s content, reading each issue once per cache, and leaves out what the store lost', async () => {
+    // Prepare
+    const deps = await setup([
+      { slug: 'a', status: 'SENT', sentAt: '2026-01-03T00:00:00.000Z' },
+      { slug: 'b', status: 'SENT', sentAt: '2026-01-02T00:00:00.000Z' },
+      { slug: 'c', status: 'SENT', sentAt: '2026-01-01T00:00:00.000Z' },
+    ]);
+    const entries = await listArchive(deps);
+    let reads = 0;
+    const counting = { get: async (slug: string) => (reads++, deps.issues.get(slug)) };
+    const cache = new Map<string, string>();
+    const links = (slug: string) => ({ pageUrl: `https://n.example/archive/${slug}`, subscribeUrl: 'https://n.example/subscribe' });
+    // Act
+    const first = await withFeedContent({ issues: counting }, entries, links, 2, cache);
+    const again = await withFeedContent({ issues: counting }, entries, links, 2, cache);
+    deps.issues.issues.delete('c');
+    const lost = await withFeedContent({ issues: counting }, entries, links, 3, new Map());
+    // Assess
+    expect(first.map((e) => e.slug)).toEqual(['a', 'b']);
+    expect(first[0]!.contentHtml).toContain('<p>Hello  ()</p>');
+    expect(first[0]!.contentHtml).not.toMatch(/\{\{|Unsubscribe/);
+    expect(again).toEqual(first);
+    expect(reads).toBe(2 + 3);
+    expect(lost[2]).toEqual(entries[2]);
+  });
+});
+
 describe('atomFeed', () => {
   const options = {
     title: 'Tips & <Tricks> "News"',
@@ -152,6 +221,19 @@ describe('atomFeed', () => {
     // No preheader: the subject summarises the entry.
     expect(child(a, 'summary').text).toBe('S a');
     expect(xml).not.toContain('<script>');
+  });
+
+  it('carries an entry\'s content as escaped HTML (type="html") that reads back exactly', () => {
+    // Prepare: markup, entities, quotes, and a character XML forbids
+    const contentHtml = '<table role="presentation"><tr><td style="font-family:\'Menlo\'">a &amp; b &lt;c&gt; "q"\u0001</td></tr></table><pre><code>x &lt; 1</code></pre>';
+    // Act
+    const xml = atomFeed([{ ...entry('a', '2026-04-01T10:00:00.000Z'), contentHtml }, entry('b', '2026-03-01T10:00:00.000Z')], options);
+    // Assess
+    const [a, b] = children(parseXml(xml), 'entry') as [ReturnType<typeof parseXml>, ReturnType<typeof parseXml>];
+    expect(child(a, 'content').attributes.type).toBe('html');
+    expect(child(a, 'content').text).toBe(contentHtml.replace('\u0001', ''));
+    expect(children(b, 'content')).toHaveLength(0);
+    expect(xml).not.toContain('<table');
   });
 
   it('keeps only the newest entries, and has an <updated> even when empty', () => {

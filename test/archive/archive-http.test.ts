@@ -27,7 +27,10 @@ const PEOPLE = [
 
 const ISSUES = [
   { slug: 'tips-and-tricks-7', markdown: `---\nslug: tips-and-tricks-7\n---\n# Tips & Tricks 7: "a<b" for models\n\nThe lead paragraph.\n\n## News\n\n* [A useful link](https://example.com/one) about things.\n` },
-  { slug: 'weekly-8', markdown: `---\nslug: weekly-8\n---\n# Weekly 8\n\nAnother lead.\n\n## News\n\n* [Another link](https://example.com/two) about more things.\n` },
+  {
+    slug: 'weekly-8',
+    markdown: `---\nslug: weekly-8\npreheader: 'Hello {{name default="you"}}, another week.'\n---\n# Weekly 8\n\nHi {{name default="reader"}}, another lead.\n\n## News\n\n* [Another link](https://example.com/two) about more things.\n`,
+  },
 ];
 
 let stack: LocalStack;
@@ -174,9 +177,22 @@ describe('GET /archive/feed.xml', () => {
       expect(Date.parse(child(e, 'updated').text)).not.toBeNaN();
       expect(child(e, 'link').attributes.href).toBe(`${stack.urls.baseUrl}/archive/${slug}`);
       expect(child(e, 'summary').text).toBeTruthy();
+      // The whole issue as escaped HTML, without anyone's links or values.
+      const content = child(e, 'content');
+      expect(content.attributes.type).toBe('html');
+      expect(content.text).toMatch(/^<div/);
+      expect(content.text).toContain(stored.get(slug)!.title.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;'));
+      expect(content.text).not.toMatch(/\{\{|Unsubscribe|unsubscribe|View in browser|<body|<!--/);
       // The entry's link is the page itself.
       expect((await fetch(child(e, 'link').attributes.href!)).status).toBe(200);
     }
+    // Placeholders written in the issue: each reader got their name in the email; the feed has the fallbacks.
+    const weekly = entries.find((e) => child(e, 'id').text.endsWith('/weekly-8'))!;
+    expect(child(weekly, 'summary').text).toBe('Hello you, another week.');
+    expect(child(weekly, 'content').text).toContain('Hi reader, another lead.');
+    const toChen = emails.find((m) => m.subject === 'Weekly 8' && m.destination.to.some((t) => t.includes('chen.jing')))!;
+    expect(toChen.body.html).toContain('Hi 陈静, another lead.');
+    expect(toChen.body.text).toContain('Hi 陈静, another lead.');
     expectNoPersonalData(res.body);
   });
 });

@@ -82,12 +82,20 @@ export async function listArchive(deps: ArchiveDeps, summaries: Map<string, Issu
     .sort((a, b) => b.sentAt.localeCompare(a.sentAt) || a.slug.localeCompare(b.slug));
 }
 
+/** Values that stand for no one: names and attributes empty (fallbacks apply), no links. */
+const NO_ONE = { unsubscribeUrl: '', viewInBrowserUrl: '', name: '', email: '' };
+
+/** A subject or preheader with its placeholders filled for no one (`Hi {{name|reader}}` → `Hi reader`). */
+export function impersonal(text: string): string {
+  return text.includes('{{') ? compilePersonalizer({ html: '', text, subject: '' })(NO_ONE).text : text;
+}
+
 function toEntry(c: CampaignRecord, issue: IssueSummary): ArchiveEntry {
   return {
     slug: issue.slug,
-    title: issue.title || issue.subject,
-    subject: issue.subject,
-    preheader: issue.preheader ?? '',
+    title: impersonal(issue.title || issue.subject),
+    subject: impersonal(issue.subject),
+    preheader: impersonal(issue.preheader ?? ''),
     lang: issue.lang || 'en',
     sentAt: c.sentAt ?? c.createdAt,
     ...(issue.date ? { date: issue.date } : {}),
@@ -137,4 +145,44 @@ export function webVersionHtml(issue: Pick<StoredIssue, 'html' | 'text' | 'subje
   if (!body) return links.bannerHtml + filled;
   const at = body.index + body[0].length;
   return filled.slice(0, at) + links.bannerHtml + filled.slice(at);
+}
+
+/**
+ * The issue as a feed entry's content: the web version's body (no personal data, no unsubscribe or "view in
+ * browser" link), without the hidden preheader or comments (Outlook-only markup). Feed readers drop styles, so
+ * the preheader would otherwise show as a stray first line.
+ */
+export function feedContentHtml(issue: Pick<StoredIssue, 'html' | 'text' | 'subject'>, links: Omit<WebVersionLinks, 'bannerHtml'>): string {
+  const page = webVersionHtml(issue, { ...links, bannerHtml: '' });
+  const open = /<body\b[^>]*>/i.exec(page);
+  const close = page.lastIndexOf('</body>');
+  const body = open ? page.slice(open.index + open[0].length, close > open.index ? close : undefined) : page;
+  return body
+    .replace(/<!--[\s\S]*?-->/g, '')
+    .replace(/<div\b[^>]*style="[^"]*display:\s*none[^"]*"[^>]*>[^<]*(?:<(?!\/div>)[^<]*)*<\/div>/i, '')
+    .trim();
+}
+
+/**
+ * Feed entries with their content, newest first, at most `limit`. Each issue is read once per container: `cache`
+ * keeps the content by slug (a stored issue never changes once it went out).
+ */
+export async function withFeedContent(
+  deps: Pick<ArchiveDeps, 'issues'>,
+  entries: ArchiveEntry[],
+  links: (slug: string) => Omit<WebVersionLinks, 'bannerHtml'>,
+  limit: number,
+  cache: Map<string, string> = new Map(),
+): Promise<Array<ArchiveEntry & { contentHtml?: string }>> {
+  return Promise.all(
+    entries.slice(0, limit).map(async (e) => {
+      let content = cache.get(e.slug);
+      if (content === undefined) {
+        const issue = await deps.issues.get(e.slug);
+        if (!issue) return e;
+        cache.set(e.slug, (content = feedContentHtml(issue, links(e.slug))));
+      }
+      return { ...e, contentHtml: content };
+    }),
+  );
 }

@@ -34,8 +34,11 @@ function rfc3339(iso: string, fallback: Date): string {
   return (Number.isNaN(t) ? fallback : new Date(t)).toISOString();
 }
 
-/** The newest {@link FEED_ENTRIES} entries (already sorted newest first) as an Atom document. */
-export function atomFeed(entries: ArchiveEntry[], options: AtomFeedOptions): string {
+/**
+ * The newest {@link FEED_ENTRIES} entries (already sorted newest first) as an Atom document. An entry with
+ * `contentHtml` carries the whole issue as `<content type="html">` (escaped once, as RFC 4287 §3.1.1.2 wants).
+ */
+export function atomFeed(entries: Array<ArchiveEntry & { contentHtml?: string }>, options: AtomFeedOptions): string {
   const shown = entries.slice(0, FEED_ENTRIES);
   const updated = shown.length ? rfc3339(shown[0]!.sentAt, options.now) : options.now.toISOString();
   const lines = [
@@ -59,6 +62,7 @@ export function atomFeed(entries: ArchiveEntry[], options: AtomFeedOptions): str
       `    <published>${at}</published>`,
       `    <link rel="alternate" type="text/html" href="${escapeXml(url)}"/>`,
       `    <summary>${escapeXml(e.preheader || e.subject)}</summary>`,
+      ...(e.contentHtml ? [`    <content type="html">${escapeXml(e.contentHtml)}</content>`] : []),
       '  </entry>',
     );
   }
