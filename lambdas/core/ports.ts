@@ -117,6 +117,19 @@ export interface CampaignRecord {
    * audience member has a delivery pair, and N is the number of pairs (see `computeAccounting`).
    */
   repairedAt?: string;
+  /**
+   * Set when a fan-out stopped cleanly at its deadline (`continuing`) and handed over to the next invocation; any
+   * cursor save clears it. A resume that finds the fan-out unfinished without it knows the last run died mid-way,
+   * possibly with enqueued messages lost (the local in-memory queue), and repairs after finishing the fan-out.
+   */
+  handoffAt?: string;
+}
+
+/** A recipient as a delivery pair keeps it for `resume` (name and custom attributes go into the queue message). */
+export interface PendingRecipient {
+  email: string;
+  name?: string;
+  attributes?: Readonly<Record<string, string>>;
 }
 
 export interface CampaignRepository {
@@ -129,9 +142,21 @@ export interface CampaignRepository {
   /**
    * Save the fan-out cursor after a page is fully enqueued. `enqueued` (default 0) is added to the campaign's
    * count of enqueued recipients in the same write, so a page re-enqueued after a crash is counted once.
-   * When `fanoutComplete`, the audience becomes the exact enqueued count.
+   * When `fanoutComplete`, the audience becomes the exact enqueued count. Clears `handoffAt`.
+   *
+   * With `expected`, the write applies only if the saved cursor is still `expected.cursor` (absent for the first
+   * page) and the fan-out is not complete: of two fan-outs racing over the same pages (a resume while the first
+   * run is still alive), only one saves each page, so the page is counted once. Returns whether it applied.
    */
-  saveCursor(campaignId: string, cursor: string | undefined, fanoutComplete: boolean, enqueued?: number): Promise<void>;
+  saveCursor(
+    campaignId: string,
+    cursor: string | undefined,
+    fanoutComplete: boolean,
+    enqueued?: number,
+    expected?: { cursor: string | undefined },
+  ): Promise<boolean>;
+  /** Record a clean stop at `cursor` (see `handoffAt`); a no-op if another fan-out has moved the cursor since. */
+  markHandoff(campaignId: string, cursor: string | undefined, now: Date): Promise<void>;
   setStatus(campaignId: string, from: CampaignStatus[], to: CampaignStatus, reason?: string): Promise<boolean>;
   /** Atomically add `n` to the campaign's `handled` count; returns the campaign after the add (undefined if absent). */
   addHandled(campaignId: string, n: number): Promise<CampaignRecord | undefined>;
@@ -146,13 +171,13 @@ export interface CampaignRepository {
    * Park recipients that were not attempted (campaign paused, message about to be dead-lettered): creates QUEUED
    * pairs where none exist, so `resume` finds them. Never touches an existing pair.
    */
-  park(campaignId: string, recipients: Array<{ email: string; name?: string }>): Promise<void>;
+  park(campaignId: string, recipients: PendingRecipient[]): Promise<void>;
   /** Pairs that are not final (QUEUED or SENDING), paged, for `resume`. */
   listPending(
     campaignId: string,
     cursor: string | undefined,
     limit: number,
-  ): Promise<{ items: Array<{ email: string; name?: string }>; cursor?: string }>;
+  ): Promise<{ items: PendingRecipient[]; cursor?: string }>;
   /**
    * The pair's current status (undefined when absent), read with eventual consistency: half the cost of a strong
    * read, for a caller that only decides whether a guarded write is worth making (a stale answer costs one write

@@ -116,6 +116,40 @@ describe.each(implementations)('CampaignRepository contract (%s)', (_name, make)
     expect(c.cursor).toBeUndefined();
   });
 
+  it('saveCursor with `expected` applies only from that cursor: of two racing fan-outs, each page is counted once', async () => {
+    await start(repo, 'c1', 10);
+    // Both runs read "no cursor yet"; the first save wins, the second (same page) is refused and counts nothing.
+    expect(await repo.saveCursor('c1', 'cur-1', false, 5, { cursor: undefined })).toBe(true);
+    expect(await repo.saveCursor('c1', 'cur-1', false, 5, { cursor: undefined })).toBe(false);
+    expect(await repo.saveCursor('c1', 'cur-2', false, 5, { cursor: 'cur-0' })).toBe(false);
+    expect(await repo.saveCursor('c1', undefined, true, 5, { cursor: 'cur-1' })).toBe(true);
+    expect(await repo.get('c1')).toMatchObject({ enqueued: 10, audience: 10, fanoutComplete: true });
+    // A complete fan-out accepts no further page, whatever the cursor.
+    expect(await repo.saveCursor('c1', undefined, true, 5, { cursor: undefined })).toBe(false);
+    expect(await repo.get('c1')).toMatchObject({ enqueued: 10, audience: 10 });
+  });
+
+  it('markHandoff records a clean stop at the saved cursor; the next cursor save clears it; a moved cursor is left alone', async () => {
+    await start(repo, 'c1', 10);
+    await repo.saveCursor('c1', 'cur-1', false, 5, { cursor: undefined });
+    await repo.markHandoff('c1', 'cur-0', now); // another fan-out has moved on: no-op
+    expect((await repo.get('c1'))!.handoffAt).toBeUndefined();
+    await repo.markHandoff('c1', 'cur-1', now);
+    expect((await repo.get('c1'))!.handoffAt).toBe(now.toISOString());
+    await repo.saveCursor('c1', 'cur-2', false, 3, { cursor: 'cur-1' });
+    expect((await repo.get('c1'))!.handoffAt).toBeUndefined();
+  });
+
+  it('park keeps a recipient’s custom attributes and listPending returns them', async () => {
+    await start(repo);
+    await repo.park('c1', [{ email: 'a@x.com', name: 'Ann', attributes: { tier: 'gold', city: 'Kyoto' } }, { email: 'b@x.com', attributes: {} }]);
+    const { items } = await repo.listPending('c1', undefined, 10);
+    expect(items.sort((x, y) => x.email.localeCompare(y.email))).toEqual([
+      { email: 'a@x.com', name: 'Ann', attributes: { tier: 'gold', city: 'Kyoto' } },
+      { email: 'b@x.com' },
+    ]);
+  });
+
   it('setStatus is conditional on the current status; PAUSED keeps its reason', async () => {
     await start(repo);
     expect(await repo.setStatus('c1', ['DRAFT'], 'SENDING')).toBe(false);

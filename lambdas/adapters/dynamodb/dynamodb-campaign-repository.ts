@@ -15,7 +15,7 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CampaignAccounting, CampaignStatus, DeliveryStatus } from '../../core/model.ts';
-import type { CampaignRecord, CampaignRepository } from '../../core/ports.ts';
+import type { CampaignRecord, CampaignRepository, PendingRecipient } from '../../core/ports.ts';
 import { computeAccounting, emptyEventCounts, emptyPairCounts, type EventCounts } from '../../core/sending/accounting.ts';
 import { allowedFrom, erasedStatus } from '../../core/sending/delivery-rules.ts';
 import { keys } from './table.ts';
@@ -49,7 +49,15 @@ function toRecord(item: Record<string, unknown>): CampaignRecord {
   if (typeof item.pausedReason === 'string') r.pausedReason = item.pausedReason;
   if (typeof item.handled === 'number') r.handled = item.handled;
   if (typeof item.repairedAt === 'string') r.repairedAt = item.repairedAt;
+  if (typeof item.handoffAt === 'string') r.handoffAt = item.handoffAt;
   return r;
+}
+
+/** Custom attributes as a pair keeps them: a map of strings, omitted when empty. */
+function attributesOf(value: unknown): Record<string, string> | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const entries = Object.entries(value as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string');
+  return entries.length ? Object.fromEntries(entries) : undefined;
 }
 
 export class DynamoDbCampaignRepository implements CampaignRepository {
@@ -91,22 +99,57 @@ export class DynamoDbCampaignRepository implements CampaignRepository {
     return { created: moved, campaign: moved ? { ...draft, status: 'SENDING' as const } : ((await this.get(input.campaignId)) ?? draft) };
   }
 
-  async saveCursor(campaignId: string, cursor: string | undefined, fanoutComplete: boolean, enqueued = 0): Promise<void> {
+  async saveCursor(
+    campaignId: string,
+    cursor: string | undefined,
+    fanoutComplete: boolean,
+    enqueued = 0,
+    expected?: { cursor: string | undefined },
+  ): Promise<boolean> {
     const sets = ['fanoutComplete = :f', 'updatedAt = :now', 'enqueued = if_not_exists(enqueued, :zero) + :n'];
     // Both expressions read the old value of `enqueued`, so audience becomes exactly the new enqueued count.
     if (fanoutComplete) sets.push('audience = if_not_exists(enqueued, :zero) + :n');
     if (cursor !== undefined) sets.push('#c = :c');
-    await this.doc.send(new UpdateCommand({
-      TableName: this.tableName,
-      Key: keys.campaign(campaignId),
-      UpdateExpression: `SET ${sets.join(', ')}${cursor === undefined ? ' REMOVE #c' : ''}`,
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeNames: { '#c': 'cursor' },
-      ExpressionAttributeValues: {
-        ':f': fanoutComplete, ':now': new Date().toISOString(), ':zero': 0, ':n': enqueued,
-        ...(cursor !== undefined ? { ':c': cursor } : {}),
-      },
-    }));
+    const conditions = ['attribute_exists(pk)'];
+    const values: Record<string, unknown> = {
+      ':f': fanoutComplete, ':now': new Date().toISOString(), ':zero': 0, ':n': enqueued,
+      ...(cursor !== undefined ? { ':c': cursor } : {}),
+    };
+    if (expected) {
+      // Only the fan-out that read the cursor still saved may save the next one (see the port).
+      conditions.push('fanoutComplete = :no', expected.cursor === undefined ? 'attribute_not_exists(#c)' : '#c = :expected');
+      values[':no'] = false;
+      if (expected.cursor !== undefined) values[':expected'] = expected.cursor;
+    }
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.campaign(campaignId),
+        UpdateExpression: `SET ${sets.join(', ')} REMOVE handoffAt${cursor === undefined ? ', #c' : ''}`,
+        ConditionExpression: conditions.join(' AND '),
+        ExpressionAttributeNames: { '#c': 'cursor' },
+        ExpressionAttributeValues: values,
+      }));
+      return true;
+    } catch (err) {
+      if (expected && isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
+  async markHandoff(campaignId: string, cursor: string | undefined, now: Date): Promise<void> {
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.campaign(campaignId),
+        UpdateExpression: 'SET handoffAt = :now',
+        ConditionExpression: `attribute_exists(pk) AND fanoutComplete = :no AND ${cursor === undefined ? 'attribute_not_exists(#c)' : '#c = :c'}`,
+        ExpressionAttributeNames: { '#c': 'cursor' },
+        ExpressionAttributeValues: { ':now': now.toISOString(), ':no': false, ...(cursor !== undefined ? { ':c': cursor } : {}) },
+      }));
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
   }
 
   async setStatus(campaignId: string, from: CampaignStatus[], to: CampaignStatus, reason?: string): Promise<boolean> {
@@ -217,7 +260,7 @@ export class DynamoDbCampaignRepository implements CampaignRepository {
     await this.conditionalUpdate(campaignId, email, 'QUEUED', ['SENDING'], {});
   }
 
-  async park(campaignId: string, recipients: Array<{ email: string; name?: string }>): Promise<void> {
+  async park(campaignId: string, recipients: PendingRecipient[]): Promise<void> {
     // Conditional puts cannot be batched; a paused batch is rare, so plain parallel puts are fine.
     const at = new Date().toISOString();
     for (let i = 0; i < recipients.length; i += 10) {
@@ -225,7 +268,7 @@ export class DynamoDbCampaignRepository implements CampaignRepository {
         try {
           await this.doc.send(new PutCommand({
             TableName: this.tableName,
-            Item: { ...keys.delivery(campaignId, r.email), status: 'QUEUED', email: r.email, name: r.name, at },
+            Item: { ...keys.delivery(campaignId, r.email), status: 'QUEUED', email: r.email, name: r.name, attributes: attributesOf(r.attributes), at },
             ConditionExpression: 'attribute_not_exists(pk)',
           }));
         } catch (err) {
@@ -236,7 +279,7 @@ export class DynamoDbCampaignRepository implements CampaignRepository {
   }
 
   async listPending(campaignId: string, cursor: string | undefined, limit: number) {
-    const items: Array<{ email: string; name?: string }> = [];
+    const items: PendingRecipient[] = [];
     let start: Record<string, unknown> | undefined = cursor ? decodeCursor(cursor) : undefined;
     do {
       const page = await this.doc.send(new QueryCommand({
@@ -244,7 +287,7 @@ export class DynamoDbCampaignRepository implements CampaignRepository {
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :d)',
         FilterExpression: '#s IN (:q, :s)',
         ExpressionAttributeValues: { ':pk': keys.campaign(campaignId).pk, ':d': DELIVERY, ':q': 'QUEUED', ':s': 'SENDING' },
-        ProjectionExpression: 'pk, sk, email, #n',
+        ProjectionExpression: 'pk, sk, email, #n, attributes',
         ExpressionAttributeNames: { '#s': 'status', '#n': 'name' },
         Limit: limit - items.length,
         ExclusiveStartKey: start,
@@ -252,7 +295,8 @@ export class DynamoDbCampaignRepository implements CampaignRepository {
       }));
       for (const item of page.Items ?? []) {
         const email = String(item.email ?? String(item.sk).slice(DELIVERY.length));
-        items.push(typeof item.name === 'string' ? { email, name: item.name } : { email });
+        const attributes = attributesOf(item.attributes);
+        items.push({ email, ...(typeof item.name === 'string' ? { name: item.name } : {}), ...(attributes ? { attributes } : {}) });
       }
       start = page.LastEvaluatedKey;
     } while (start && items.length < limit);

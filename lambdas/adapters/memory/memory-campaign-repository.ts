@@ -4,13 +4,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { CampaignAccounting, CampaignStatus, DeliveryStatus } from '../../core/model.ts';
-import type { CampaignRecord, CampaignRepository } from '../../core/ports.ts';
+import type { CampaignRecord, CampaignRepository, PendingRecipient } from '../../core/ports.ts';
 import { computeAccounting, emptyEventCounts, emptyPairCounts } from '../../core/sending/accounting.ts';
 import { allowedFrom, erasedStatus } from '../../core/sending/delivery-rules.ts';
 
 interface Pair {
   status: DeliveryStatus;
   name?: string;
+  attributes?: Readonly<Record<string, string>>;
   messageId?: string;
   error?: string;
 }
@@ -43,14 +44,28 @@ export class MemoryCampaignRepository implements CampaignRepository {
     return { created: true, campaign: { ...c } };
   }
 
-  async saveCursor(campaignId: string, cursor: string | undefined, fanoutComplete: boolean, enqueued = 0): Promise<void> {
+  async saveCursor(
+    campaignId: string,
+    cursor: string | undefined,
+    fanoutComplete: boolean,
+    enqueued = 0,
+    expected?: { cursor: string | undefined },
+  ): Promise<boolean> {
     const c = this.campaigns.get(campaignId);
     if (!c) throw new Error(`unknown campaign ${campaignId}`);
+    if (expected && (c.fanoutComplete || c.cursor !== expected.cursor)) return false;
+    delete c.handoffAt;
     if (cursor === undefined) delete c.cursor;
     else c.cursor = cursor;
     c.enqueued = (c.enqueued ?? 0) + enqueued;
     c.fanoutComplete = fanoutComplete;
     if (fanoutComplete) c.audience = c.enqueued;
+    return true;
+  }
+
+  async markHandoff(campaignId: string, cursor: string | undefined, now: Date): Promise<void> {
+    const c = this.campaigns.get(campaignId);
+    if (c && !c.fanoutComplete && c.cursor === cursor) c.handoffAt = now.toISOString();
   }
 
   async setStatus(campaignId: string, from: CampaignStatus[], to: CampaignStatus, reason?: string): Promise<boolean> {
@@ -92,17 +107,19 @@ export class MemoryCampaignRepository implements CampaignRepository {
     if (p?.status === 'SENDING') p.status = 'QUEUED';
   }
 
-  async park(campaignId: string, recipients: Array<{ email: string; name?: string }>): Promise<void> {
+  async park(campaignId: string, recipients: PendingRecipient[]): Promise<void> {
     const pairs = this.pairsOf(campaignId);
     for (const r of recipients) {
-      if (!pairs.has(r.email)) pairs.set(r.email, { status: 'QUEUED', ...(r.name ? { name: r.name } : {}) });
+      if (pairs.has(r.email)) continue;
+      const attributes = r.attributes && Object.keys(r.attributes).length ? { attributes: { ...r.attributes } } : {};
+      pairs.set(r.email, { status: 'QUEUED', ...(r.name ? { name: r.name } : {}), ...attributes });
     }
   }
 
   async listPending(campaignId: string, cursor: string | undefined, limit: number) {
     const all = [...this.pairsOf(campaignId).entries()]
       .filter(([, p]) => p.status === 'QUEUED' || p.status === 'SENDING')
-      .map(([email, p]) => ({ email, ...(p.name ? { name: p.name } : {}) }))
+      .map(([email, p]): PendingRecipient => ({ email, ...(p.name ? { name: p.name } : {}), ...(p.attributes ? { attributes: p.attributes } : {}) }))
       .sort((a, b) => a.email.localeCompare(b.email))
       .filter((r) => cursor === undefined || r.email > cursor);
     const items = all.slice(0, limit);

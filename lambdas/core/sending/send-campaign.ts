@@ -1,14 +1,27 @@
 /**
  * The send Lambda's core: render once, store, claim the campaign, snapshot the audience, fan out.
  *
- * Fan-out pages the sparse GSI of confirmed subscribers, enqueues messages of up to 50 recipients in
- * SendMessageBatch groups of 10, and saves the cursor (and the page's recipient count) after each page. A run that
- * nears its deadline returns `continuing`; re-invoking with `resume: true` continues from the saved cursor, so no
- * one is skipped. A crash between an enqueue and its cursor save re-enqueues that one page: harmless, because the
- * worker's claim lets only one delivery of a recipient send.
+ * Fan-out pages the sparse GSI of confirmed subscribers, enqueues messages of 1-50 recipients (sized to the paced
+ * rate, see message-size.ts) in SendMessageBatch groups of 10, and saves the cursor (and the page's recipient
+ * count) after each page, conditionally on the cursor it started the page from. A run that nears its deadline
+ * records a clean hand-off and returns `continuing`; re-invoking with `resume: true` continues from the saved
+ * cursor, so no one is skipped. A crash between an enqueue and its cursor save re-enqueues that one page:
+ * harmless, because the worker's claim lets only one delivery of a recipient send. A resume after a crash (no
+ * hand-off recorded) also repairs, because the crash may have taken enqueued messages with it (see
+ * {@link resumeCampaign}).
  */
 import type { CampaignAccounting, CampaignStatus } from '../model.ts';
-import type { CampaignRecord, CampaignRepository, Clock, IssueStore, Mailer, Queue, StoredIssue, SubscriberRepository } from '../ports.ts';
+import type {
+  CampaignRecord,
+  CampaignRepository,
+  Clock,
+  IssueStore,
+  Mailer,
+  PendingRecipient,
+  Queue,
+  StoredIssue,
+  SubscriberRepository,
+} from '../ports.ts';
 import { readAccounting } from './status.ts';
 import {
   archiveIndexUrl,
@@ -17,9 +30,8 @@ import {
   RECIPIENTS_PER_MESSAGE,
   type CompilePersonalizer,
   type ComposeSettings,
-  type Recipient,
-  type RecipientBatch,
 } from './compose.ts';
+import { FALLBACK_SEND_RATE, recipientsPerMessage, type MessageSizing } from './message-size.ts';
 import { realSleeper, type Sleeper } from './rate-limiter.ts';
 import { errorReason } from './errors.ts';
 import { StoredIssueTooLargeError } from './stored-issue.ts';
@@ -35,6 +47,8 @@ export interface SendInput {
   testRecipients?: string[];
   /** Continue an unfinished fan-out, or re-enqueue a paused campaign's pending recipients. */
   resume?: boolean;
+  /** Mode `send`: send even though the render reported authoring errors (the CLI's `--force`). */
+  force?: boolean;
 }
 
 /** A resume by campaign id only (the CLI's `resume <campaign>`): the rendered issue is already stored. */
@@ -64,10 +78,21 @@ export type SendResult =
       ratePerSecond: number;
       etaSeconds: number;
       sesCostUsd: number;
+      /** Recipients per queue message at this rate (see message-size.ts). */
+      recipientsPerMessage: number;
       existing?: CampaignStatus;
       warnings: string[];
+      /** What mode `send` would refuse without `force` (also among `warnings`). */
+      authoringErrors: string[];
     }
-  | { status: 'test-sent'; campaignId: string; subject: string; sent: Array<{ email: string; messageId: string }> }
+  | {
+      status: 'test-sent';
+      campaignId: string;
+      subject: string;
+      sent: Array<{ email: string; messageId: string }>;
+      /** The render's authoring errors: a test send goes out anyway, so they can be seen in a real inbox. */
+      authoringErrors?: string[];
+    }
   /** Fan-out finished (now or before); the workers are sending. */
   | { status: 'complete'; campaign: CampaignSummary; accounting: CampaignAccounting; warnings?: string[] }
   /** Stopped before the deadline; invoke again with `resume: true`. */
@@ -83,8 +108,15 @@ export interface RenderBases {
   linkBaseUrl?: string;
 }
 
-/** The renderer, reduced to what sending needs. Throws on an issue that cannot be rendered. */
-export type RenderForSend = (markdown: string, bases?: RenderBases) => Promise<{ issue: StoredIssue; warnings: string[] }>;
+/**
+ * The renderer, reduced to what sending needs. Throws on an issue that cannot be rendered. `authoringErrors`
+ * (unknown front-matter keys, placeholders that will not be filled, relative images, non-https links) make mode
+ * `send` refuse unless forced; they are also among `warnings`.
+ */
+export type RenderForSend = (
+  markdown: string,
+  bases?: RenderBases,
+) => Promise<{ issue: StoredIssue; warnings: string[]; authoringErrors?: string[] }>;
 
 export interface SendDeps extends ComposeSettings {
   render: RenderForSend;
@@ -96,8 +128,10 @@ export interface SendDeps extends ComposeSettings {
   queue: Queue;
   mailer: Mailer;
   compilePersonalizer: CompilePersonalizer;
-  /** The overall pacing rate (fraction × MaxSendRate), for the dry-run ETA. */
+  /** The overall pacing rate (fraction × MaxSendRate): the dry-run ETA, and the size of queue messages. */
   sendRate(): Promise<number>;
+  /** How the workers are deployed, to size queue messages to the paced rate (defaults: message-size.ts). */
+  messageSizing?: MessageSizing;
   clock: Clock;
   /** Milliseconds left before the Lambda deadline (default: unlimited). */
   remainingMs?: () => number;
@@ -135,6 +169,7 @@ export function validateSendInput(input: unknown): string | undefined {
   if (!issue || (typeof issue.markdown !== 'string' && typeof issue.s3Key !== 'string')) {
     return 'issue must be {markdown} or {s3Key}';
   }
+  if (i.force !== undefined && typeof i.force !== 'boolean') return 'force must be true or false';
   for (const key of ['assetBaseUrl', 'linkBaseUrl'] as const) {
     const value = (issue as RenderBases)[key];
     if (value !== undefined && (typeof value !== 'string' || !/^https?:\/\/[^\s/]+/i.test(value))) return `issue.${key} must be an http(s) URL`;
@@ -173,14 +208,17 @@ export async function runSend(deps: SendDeps, input: SendInput | ResumeInput): P
     return { status: 'invalid', message: `cannot render the issue: ${errorReason(err)}` };
   }
   const { issue, warnings } = rendered;
+  const authoringErrors = rendered.authoringErrors ?? [];
   const campaignId = issue.slug;
 
-  if (input.mode === 'dry-run') return dryRun(deps, issue, warnings);
-  if (input.mode === 'test') return testSend(deps, issue, input.testRecipients ?? []);
+  if (input.mode === 'dry-run') return dryRun(deps, issue, warnings, authoringErrors);
+  if (input.mode === 'test') return testSend(deps, issue, input.testRecipients ?? [], authoringErrors);
+  // Refused only where a send would start; a campaign that exists is reported (or resumed) as before.
+  const refusal = authoringErrors.length && !input.force ? refuseAuthoringErrors(authoringErrors) : undefined;
 
   const existing = await deps.campaigns.get(campaignId);
   if (existing) {
-    if (existing.status === 'DRAFT') return claimDraftAndFanOut(deps, existing, issue, warnings);
+    if (existing.status === 'DRAFT') return refusal ?? claimDraftAndFanOut(deps, existing, issue, warnings);
     // A campaign whose rendered issue is gone (stored by an older version, elsewhere) gets it back, so its workers
     // and its archive page work again. A stored issue is never replaced: it is what was sent.
     if (!(await deps.issues.get(campaignId))) {
@@ -191,6 +229,7 @@ export async function runSend(deps: SendDeps, input: SendInput | ResumeInput): P
     return { status: 'exists', campaign: summary(existing), accounting: await readAccounting(deps.campaigns, campaignId, existing) };
   }
 
+  if (refusal) return refusal;
   // Store first: a worker must find the rendered issue as soon as the first message is enqueued.
   const refused = await storeIssue(deps, issue);
   if (refused) return refused;
@@ -202,7 +241,16 @@ export async function runSend(deps: SendDeps, input: SendInput | ResumeInput): P
     if (c.status === 'DRAFT') return claimDraftAndFanOut(deps, c, issue, warnings);
     return { status: 'exists', campaign: summary(c), accounting: await readAccounting(deps.campaigns, campaignId, c) };
   }
-  return fanOut(deps, started.campaign, warnings);
+  return fanOut(deps, started.campaign, warnings, await messageSize(deps));
+}
+
+/** Mode `send` without `force`: one line naming every authoring error, nothing written. */
+function refuseAuthoringErrors(errors: string[]): SendResult {
+  const n = errors.length;
+  return {
+    status: 'invalid',
+    message: `the issue has ${n} authoring error${n === 1 ? '' : 's'} (send with --force to send it anyway): ${errors.join('; ')}`,
+  };
 }
 
 /** Store the rendered issue; an issue too large to store is refused as invalid input, with nothing written. */
@@ -218,21 +266,28 @@ async function storeIssue(deps: SendDeps, issue: StoredIssue): Promise<SendResul
 
 /** A campaign left in DRAFT (crash between create and DRAFT→SENDING): whoever wins the transition fans out. */
 async function claimDraftAndFanOut(deps: SendDeps, c: CampaignRecord, issue: StoredIssue, warnings: string[]): Promise<SendResult> {
-  const refused = await storeIssue(deps, issue);
+  const refused = (await storeIssue(deps, issue)) ?? (await claimDraft(deps, c));
   if (refused) return refused;
-  if (!(await deps.campaigns.setStatus(c.campaignId, ['DRAFT'], 'SENDING'))) {
-    const now = (await deps.campaigns.get(c.campaignId)) ?? c;
-    return { status: 'exists', campaign: summary(now), accounting: await readAccounting(deps.campaigns, c.campaignId, now) };
-  }
-  return fanOut(deps, { ...c, status: 'SENDING' }, warnings);
+  return fanOut(deps, { ...c, status: 'SENDING' }, warnings, await messageSize(deps));
+}
+
+/** DRAFT → SENDING; when another trigger won it, the existing campaign as it is now (undefined when this one won). */
+async function claimDraft(deps: SendDeps, c: CampaignRecord): Promise<SendResult | undefined> {
+  if (await deps.campaigns.setStatus(c.campaignId, ['DRAFT'], 'SENDING')) return undefined;
+  const now = (await deps.campaigns.get(c.campaignId)) ?? c;
+  return { status: 'exists', campaign: summary(now), accounting: await readAccounting(deps.campaigns, c.campaignId, now) };
 }
 
 /**
- * Resume: PAUSED → SENDING, then make sure nothing is lost.
+ * Resume: PAUSED → SENDING (or a DRAFT left by a crash → SENDING), then make sure nothing is lost, in one run.
  *
- * 1. An unfinished fan-out continues from its cursor (the CLI's re-invocation after `continuing`); that is all.
- * 2. A fan-out that was already complete when this resume started gets a repair pass: it re-walks the confirmed
- *    index from the start and parks every confirmed subscriber without a delivery pair as a QUEUED pair (a
+ * 1. An unfinished fan-out continues from its cursor. When the last run handed over cleanly at its deadline
+ *    (`handoffAt`: the CLI's re-invocation after `continuing`), that is all. Otherwise the last run died mid-way
+ *    (or is still running): messages it enqueued may be gone with it (the local stack's in-memory queue dies with
+ *    the process), so once the fan-out is complete the repair below runs too. Without it, the recipients of the
+ *    pages saved before the crash stayed queued forever and only a second `resume` found them (issue 13).
+ * 2. A fan-out that was complete when this resume started gets the repair pass: it re-walks the confirmed index
+ *    from the start and parks every confirmed subscriber without a delivery pair as a QUEUED pair (a
  *    conditional write that never touches an existing pair). That finds recipients whose queue message was lost:
  *    dead-lettered after the worker threw on every receive, or dropped with the in-memory local queue on a
  *    restart. The campaign is then marked repaired, so N becomes the number of pairs (see `audienceOf`):
@@ -248,17 +303,26 @@ async function claimDraftAndFanOut(deps: SendDeps, c: CampaignRecord, issue: Sto
 async function resumeCampaign(deps: SendDeps, c: CampaignRecord): Promise<SendResult> {
   if (c.status === 'PAUSED') {
     await deps.campaigns.setStatus(c.campaignId, ['PAUSED'], 'SENDING');
-  } else if (c.status === 'SENT' || c.status === 'DRAFT') {
+  } else if (c.status === 'DRAFT') {
+    // Never fanned out: nothing was enqueued, so nothing can be lost. Whoever wins DRAFT → SENDING fans out.
+    const lost = await claimDraft(deps, c);
+    if (lost) return lost;
+  } else if (c.status === 'SENT') {
     return { status: 'exists', campaign: summary(c), accounting: await readAccounting(deps.campaigns, c.campaignId, c) };
   }
   const current = (await deps.campaigns.get(c.campaignId)) ?? c;
+  const perMessage = await messageSize(deps);
+  // A run that saved no page yet left nothing behind that the fan-out will not enqueue again.
+  const startedBefore = current.cursor !== undefined || (current.enqueued ?? 0) > 0;
+  const repair = current.fanoutComplete || (startedBefore && !current.handoffAt);
   if (!current.fanoutComplete) {
-    const r = await fanOut(deps, current, []);
+    const r = await fanOut(deps, current, [], perMessage);
     if (r.status !== 'complete') return r;
-  } else {
+  }
+  if (repair) {
     let page: Awaited<ReturnType<SendDeps['subscribers']['listConfirmed']>> | undefined;
     do {
-      if (outOfTime(deps)) return { status: 'continuing', campaign: summary(current) };
+      if (outOfTime(deps)) return { status: 'continuing', campaign: summary((await deps.campaigns.get(c.campaignId)) ?? current) };
       page = await deps.subscribers.listConfirmed(page?.cursor, deps.pageSize ?? 500);
       await deps.campaigns.park(c.campaignId, page.items);
     } while (page.cursor);
@@ -267,9 +331,9 @@ async function resumeCampaign(deps: SendDeps, c: CampaignRecord): Promise<SendRe
   }
   let cursor: string | undefined;
   do {
-    if (outOfTime(deps)) return { status: 'continuing', campaign: summary(current) };
+    if (outOfTime(deps)) return { status: 'continuing', campaign: summary((await deps.campaigns.get(c.campaignId)) ?? current) };
     const page = await deps.campaigns.listPending(c.campaignId, cursor, deps.pageSize ?? 500);
-    await enqueueRecipients(deps, c.campaignId, page.items);
+    await enqueueRecipients(deps, c.campaignId, page.items, perMessage);
     cursor = page.cursor;
   } while (cursor);
   const after = (await deps.campaigns.get(c.campaignId)) ?? current;
@@ -280,44 +344,75 @@ function outOfTime(deps: SendDeps): boolean {
   return deps.remainingMs !== undefined && deps.remainingMs() < (deps.safetyMs ?? 20_000);
 }
 
-async function fanOut(deps: SendDeps, campaign: CampaignRecord, warnings: string[]): Promise<SendResult> {
+/**
+ * Recipients per queue message at the current paced rate (one rate read per run). When the rate cannot be read,
+ * the sandbox rate: smaller messages cost a few more SQS calls, larger ones could outlast the worker's timeout.
+ */
+async function messageSize(deps: Pick<SendDeps, 'sendRate' | 'messageSizing'>): Promise<number> {
+  let sendRate: number;
+  try {
+    sendRate = await deps.sendRate();
+  } catch {
+    sendRate = FALLBACK_SEND_RATE;
+  }
+  return recipientsPerMessage({ sendRate, ...deps.messageSizing });
+}
+
+/**
+ * Page the confirmed index from the saved cursor into the queue. Each page's cursor save is conditional on the
+ * cursor the page started from: when it fails, another fan-out of this campaign (a resume racing a run that is
+ * still alive) saved first, so this page was a duplicate (harmless) and not counted; carry on from where the
+ * other one got. Both may enqueue the same pages; each is counted once, so N stays exact.
+ */
+async function fanOut(deps: SendDeps, campaign: CampaignRecord, warnings: string[], perMessage: number): Promise<SendResult> {
+  const id = campaign.campaignId;
   let cursor = campaign.cursor;
   let enqueued = campaign.enqueued ?? 0;
-  if (!campaign.fanoutComplete) {
-    for (;;) {
-      if (outOfTime(deps)) {
-        return { status: 'continuing', campaign: { ...summary(campaign), enqueued, fanoutComplete: false } };
-      }
-      const page = await deps.subscribers.listConfirmed(cursor, deps.pageSize ?? 500);
-      await enqueueRecipients(deps, campaign.campaignId, page.items);
-      await deps.campaigns.saveCursor(campaign.campaignId, page.cursor, !page.cursor, page.items.length);
+  let complete = campaign.fanoutComplete ?? false;
+  while (!complete) {
+    if (outOfTime(deps)) {
+      await deps.campaigns.markHandoff(id, cursor, deps.clock.now());
+      return { status: 'continuing', campaign: { ...summary(campaign), enqueued, fanoutComplete: false } };
+    }
+    const page = await deps.subscribers.listConfirmed(cursor, deps.pageSize ?? 500);
+    await enqueueRecipients(deps, id, page.items, perMessage);
+    if (await deps.campaigns.saveCursor(id, page.cursor, !page.cursor, page.items.length, { cursor })) {
       enqueued += page.items.length;
       cursor = page.cursor;
-      if (!cursor) break;
+      complete = !page.cursor;
+    } else {
+      const now = await deps.campaigns.get(id);
+      if (!now) throw new Error(`campaign ${id} vanished during the fan-out`);
+      ({ cursor } = now);
+      enqueued = now.enqueued ?? 0;
+      complete = now.fanoutComplete ?? false;
     }
   }
-  const after = (await deps.campaigns.get(campaign.campaignId)) ?? campaign;
+  const after = (await deps.campaigns.get(id)) ?? campaign;
   return {
     status: 'complete',
     campaign: summary(after),
-    accounting: await readAccounting(deps.campaigns, campaign.campaignId, after),
+    accounting: await readAccounting(deps.campaigns, id, after),
     ...(warnings.length ? { warnings } : {}),
   };
 }
 
-/** Enqueue recipients as messages of ≤ 50, in SendMessageBatch groups of 10, retrying Failed[] with backoff. */
+/**
+ * Enqueue recipients as messages of `perMessage` (1-50, default 50), in SendMessageBatch groups of 10, retrying
+ * Failed[] with backoff. A recipient's custom attributes travel with it (omitted when empty).
+ */
 export async function enqueueRecipients(
   deps: Pick<SendDeps, 'queue' | 'enqueueAttempts' | 'time'>,
   campaignId: string,
-  recipients: Recipient[],
+  recipients: PendingRecipient[],
+  perMessage = RECIPIENTS_PER_MESSAGE,
 ): Promise<number> {
   const time = deps.time ?? realSleeper;
+  const size = Math.min(RECIPIENTS_PER_MESSAGE, Math.max(1, Math.floor(perMessage)));
   const messages: Array<{ id: string; body: string }> = [];
-  for (let i = 0; i < recipients.length; i += RECIPIENTS_PER_MESSAGE) {
-    const batch: RecipientBatch = {
-      campaignId,
-      recipients: recipients.slice(i, i + RECIPIENTS_PER_MESSAGE).map((r) => (r.name ? { email: r.email, name: r.name } : { email: r.email })),
-    };
+  for (let i = 0; i < recipients.length; i += size) {
+    // The worker's RecipientBatch (compose.ts), with each recipient's `attributes` when it has any.
+    const batch: { campaignId: string; recipients: PendingRecipient[] } = { campaignId, recipients: recipients.slice(i, i + size).map(queuedRecipient) };
     messages.push({ id: String(messages.length), body: JSON.stringify(batch) });
   }
   const attempts = deps.enqueueAttempts ?? 8;
@@ -335,7 +430,13 @@ export async function enqueueRecipients(
   return messages.length;
 }
 
-async function dryRun(deps: SendDeps, issue: StoredIssue, warnings: string[]): Promise<SendResult> {
+/** A recipient as a queue message carries it: the address, the name and the custom attributes when present. */
+function queuedRecipient(r: PendingRecipient): PendingRecipient {
+  const attributes = r.attributes && Object.keys(r.attributes).length > 0 ? { attributes: r.attributes } : {};
+  return { email: r.email, ...(r.name ? { name: r.name } : {}), ...attributes };
+}
+
+async function dryRun(deps: SendDeps, issue: StoredIssue, warnings: string[], authoringErrors: string[]): Promise<SendResult> {
   const [audience, rate, existing] = await Promise.all([
     deps.subscribers.countConfirmed(),
     deps.sendRate(),
@@ -358,8 +459,10 @@ async function dryRun(deps: SendDeps, issue: StoredIssue, warnings: string[]): P
     ratePerSecond: rate,
     etaSeconds: rate > 0 ? Math.ceil(audience / rate) : Number.POSITIVE_INFINITY,
     sesCostUsd: Math.round(audience * SES_USD_PER_EMAIL * 10_000) / 10_000,
+    recipientsPerMessage: recipientsPerMessage({ sendRate: rate, ...deps.messageSizing }),
     ...(existing ? { existing: existing.status } : {}),
     warnings,
+    authoringErrors,
   };
 }
 
@@ -370,7 +473,7 @@ async function dryRun(deps: SendDeps, issue: StoredIssue, warnings: string[]): P
  * the rendered issue here would not make its page public, and could replace the web version of a campaign that
  * already went out under the same slug. Once the campaign is public, the link is its archive page, as in the send.
  */
-async function testSend(deps: SendDeps, issue: StoredIssue, to: string[]): Promise<SendResult> {
+async function testSend(deps: SendDeps, issue: StoredIssue, to: string[], authoringErrors: string[]): Promise<SendResult> {
   const personalize = deps.compilePersonalizer({ html: issue.html, text: issue.text, subject: issue.subject });
   const campaign = await deps.campaigns.get(issue.slug);
   const viewInBrowser = campaign && campaign.status !== 'DRAFT'
@@ -382,5 +485,11 @@ async function testSend(deps: SendDeps, issue: StoredIssue, to: string[]): Promi
     const { messageId } = await deps.mailer.send(email);
     sent.push({ email: address, messageId });
   }
-  return { status: 'test-sent', campaignId: issue.slug, subject: `[TEST] ${issue.subject}`, sent };
+  return {
+    status: 'test-sent',
+    campaignId: issue.slug,
+    subject: `[TEST] ${issue.subject}`,
+    sent,
+    ...(authoringErrors.length ? { authoringErrors } : {}),
+  };
 }

@@ -4,7 +4,7 @@ import { createRecipientWorker } from '../../../lambdas/core/sending/worker.ts';
 import { accountingAddsUp } from '../../../lambdas/core/sending/accounting.ts';
 import { readAccounting } from '../../../lambdas/core/sending/status.ts';
 import { StoredIssueTooLargeError } from '../../../lambdas/core/sending/stored-issue.ts';
-import { world } from './fakes.ts';
+import { ISSUE, world } from './fakes.ts';
 
 /** Deliver every message the queue holds once (first receive) to a worker; returns the ids it failed. */
 async function deliverAll(w: ReturnType<typeof world>, work = createRecipientWorker(w.workerDeps)): Promise<string[]> {
@@ -247,3 +247,167 @@ describe('resume: nothing is lost', () => {
   });
 });
 
+
+describe('resume after a crash, and racing fan-outs', () => {
+  it('a resume after a crash mid fan-out (messages lost with the process) finishes in one run', async () => {
+    const w = world();
+    await w.seed(people(120));
+    // Prepare: the third SendMessageBatch never returns (the process dies there); the two pages before it were
+    // saved, and their messages die with the in-memory queue.
+    let calls = 0;
+    const crashing = { sendBatch: async (m: Parameters<typeof w.queue.sendBatch>[0]) => (++calls === 3 ? Promise.reject(new Error('killed')) : w.queue.sendBatch(m)) };
+    await expect(runSend({ ...w.sendDeps, queue: crashing, pageSize: 20 }, { issue: { markdown: 'crash-1' }, mode: 'send' })).rejects.toThrow('killed');
+    expect(await w.campaigns.get('crash-1')).toMatchObject({ enqueued: 40, fanoutComplete: false });
+    w.queue.messages.length = 0;
+    // Act
+    const resumed = await runSend({ ...w.sendDeps, pageSize: 20 }, { campaignId: 'crash-1', resume: true });
+    expect(resumed.status).toBe('complete');
+    expect(await deliverAll(w)).toEqual([]);
+    // Assess
+    const counts = sentCounts(w);
+    expect(counts.size).toBe(120);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    const a = (await w.campaigns.accounting('crash-1'))!;
+    expect(a).toMatchObject({ audience: 120, sent: 120, queued: 0, status: 'SENT' });
+  });
+
+  it('a continuation after a clean hand-off (`continuing`) does not repair: nothing was lost', async () => {
+    const w = world();
+    await w.seed(people(50));
+    let budget = 2;
+    const first = await runSend({ ...w.sendDeps, pageSize: 20, remainingMs: () => (budget-- > 0 ? 60_000 : 0) }, { issue: { markdown: 'ho-1' }, mode: 'send' });
+    expect(first.status).toBe('continuing');
+    expect((await w.campaigns.get('ho-1'))!.handoffAt).toBeDefined();
+    await runSend({ ...w.sendDeps, pageSize: 20 }, { campaignId: 'ho-1', resume: true });
+    const c = (await w.campaigns.get('ho-1'))!;
+    expect(c.repairedAt).toBeUndefined();
+    expect(c.handoffAt).toBeUndefined();
+    expect(w.queue.messages.flatMap((m) => (JSON.parse(m.body) as { recipients: unknown[] }).recipients)).toHaveLength(50);
+  });
+
+  it('a resume racing a fan-out that is still alive counts every page once, so N stays exact', async () => {
+    const w = world();
+    await w.seed(people(100));
+    // Prepare: the first run stalls in its second SendMessageBatch until the resume has finished.
+    let release!: () => void;
+    const stalled = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    const slow = {
+      sendBatch: async (m: Parameters<typeof w.queue.sendBatch>[0]) => {
+        if (++calls === 2) await stalled;
+        return w.queue.sendBatch(m);
+      },
+    };
+    const first = runSend({ ...w.sendDeps, queue: slow, pageSize: 20 }, { issue: { markdown: 'race-2' }, mode: 'send' });
+    while (calls < 2) await new Promise((r) => setImmediate(r));
+    // Act: the operator resumes while the first run is stuck, then the first run carries on.
+    const resumed = await runSend({ ...w.sendDeps, pageSize: 20 }, { campaignId: 'race-2', resume: true });
+    expect(resumed.status).toBe('complete');
+    release();
+    expect((await first).status).toBe('complete');
+    // Assess: each page counted once, everyone sent once.
+    expect(await w.campaigns.get('race-2')).toMatchObject({ enqueued: 100, fanoutComplete: true });
+    expect(await deliverAll(w)).toEqual([]);
+    expect([...sentCounts(w).values()].filter((n) => n !== 1)).toEqual([]);
+    expect(sentCounts(w).size).toBe(100);
+    const a = (await w.campaigns.accounting('race-2'))!;
+    expect(a).toMatchObject({ audience: 100, sent: 100, queued: 0, status: 'SENT' });
+  });
+
+  it('resume by campaign id fans out a campaign left in DRAFT by a crash', async () => {
+    const w = world();
+    await w.seed(people(7));
+    await runSend(w.sendDeps, { issue: { markdown: 'draft-1' }, mode: 'send' });
+    // Prepare: as if the crash came between the create and DRAFT → SENDING (nothing enqueued yet).
+    w.queue.messages.length = 0;
+    Object.assign(w.campaigns.campaigns.get('draft-1')!, { status: 'DRAFT', enqueued: 0, fanoutComplete: false, audience: 7 });
+    const r = await runSend(w.sendDeps, { campaignId: 'draft-1', resume: true });
+    expect(r.status).toBe('complete');
+    await deliverAll(w);
+    expect(await w.campaigns.accounting('draft-1')).toMatchObject({ audience: 7, sent: 7, queued: 0, status: 'SENT' });
+  });
+});
+
+describe('queue messages', () => {
+  const bodies = (w: ReturnType<typeof world>) =>
+    w.queue.messages.map((m) => JSON.parse(m.body) as { recipients: Array<{ email: string; name?: string; attributes?: Record<string, string> }> });
+
+  it('are sized to the paced rate: a 1/s account (0.8/s over 2 workers) gets messages of 6, everyone once', async () => {
+    const w = world();
+    await w.seed(people(500));
+    const deps = { ...w.sendDeps, sendRate: async () => 0.8, messageSizing: { workerConcurrency: 2, workerTimeoutSeconds: 300, messagesPerInvocation: 10 } };
+    const dry = await runSend(deps, { issue: { markdown: 'slow-0' }, mode: 'dry-run' });
+    expect(dry).toMatchObject({ status: 'dry-run', recipientsPerMessage: 6 });
+    await runSend(deps, { issue: { markdown: 'slow-1' }, mode: 'send' });
+    const sizes = bodies(w).map((b) => b.recipients.length);
+    expect(Math.max(...sizes)).toBe(6);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(500);
+    expect(new Set(bodies(w).flatMap((b) => b.recipients.map((r) => r.email))).size).toBe(500);
+  });
+
+  it('fall back to the 1/s rate when the account rate cannot be read, rather than failing the send', async () => {
+    const w = world();
+    await w.seed(people(40));
+    const deps = { ...w.sendDeps, sendRate: async () => Promise.reject(new Error('GetAccount: AccessDenied')) };
+    expect((await runSend(deps, { issue: { markdown: 'norate-1' }, mode: 'send' })).status).toBe('complete');
+    expect(Math.max(...bodies(w).map((b) => b.recipients.length))).toBe(15);
+  });
+
+  it('carry each confirmed subscriber’s custom attributes, omitted when there are none', async () => {
+    const w = world();
+    const items: Array<{ email: string; name?: string; attributes?: Record<string, string> }> = [
+      { email: 'a@x.com', name: 'Ann', attributes: { tier: 'gold' } },
+      { email: 'b@x.com', attributes: {} },
+      { email: 'c@x.com' },
+    ];
+    const subscribers = {
+      listConfirmed: async () => ({ items }),
+      countConfirmed: async () => items.length,
+      scan: () => w.subscribers.scan(),
+    };
+    await runSend({ ...w.sendDeps, subscribers }, { issue: { markdown: 'attr-1' }, mode: 'send' });
+    expect(bodies(w).flatMap((b) => b.recipients)).toEqual([
+      { email: 'a@x.com', name: 'Ann', attributes: { tier: 'gold' } },
+      { email: 'b@x.com' },
+      { email: 'c@x.com' },
+    ]);
+  });
+});
+
+describe('authoring errors', () => {
+  const errors = ['unknown front-matter key "titel"', 'image "a.png" has no absolute URL'];
+  const withErrors = (w: ReturnType<typeof world>) => ({
+    ...w.sendDeps,
+    render: async (markdown: string) => ({ issue: { ...ISSUE, slug: markdown }, warnings: errors, authoringErrors: errors }),
+  });
+
+  it('mode send refuses, naming every error, and writes nothing; with force it sends', async () => {
+    const w = world();
+    await w.seed(people(3));
+    const refused = await runSend(withErrors(w), { issue: { markdown: 'ae-1' }, mode: 'send' });
+    expect(refused.status).toBe('invalid');
+    if (refused.status === 'invalid') {
+      expect(refused.message).toContain('2 authoring errors');
+      for (const e of errors) expect(refused.message).toContain(e);
+      expect(refused.message).toContain('--force');
+    }
+    expect(await w.campaigns.get('ae-1')).toBeUndefined();
+    expect(w.issues.issues.has('ae-1')).toBe(false);
+    expect(w.queue.messages).toHaveLength(0);
+
+    const forced = await runSend(withErrors(w), { issue: { markdown: 'ae-1' }, mode: 'send', force: true });
+    expect(forced.status).toBe('complete');
+    expect(w.queue.messages.length).toBeGreaterThan(0);
+  });
+
+  it('dry-run lists them; test mode sends and reports them; force must be a boolean', async () => {
+    const w = world();
+    const dry = await runSend(withErrors(w), { issue: { markdown: 'ae-2' }, mode: 'dry-run' });
+    expect(dry).toMatchObject({ status: 'dry-run', authoringErrors: errors });
+    const test = await runSend(withErrors(w), { issue: { markdown: 'ae-2' }, mode: 'test', testRecipients: ['qa@y.com'] });
+    expect(test).toMatchObject({ status: 'test-sent', authoringErrors: errors });
+    expect(w.mailer.sent).toHaveLength(1);
+    const bad = await runSend(w.sendDeps, { issue: { markdown: 'ae-2' }, mode: 'send', force: 'yes' } as never);
+    expect(bad).toMatchObject({ status: 'invalid', message: 'force must be true or false' });
+  });
+});
