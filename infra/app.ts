@@ -1,4 +1,5 @@
-// CDK entry (cdk.json: `npx tsx infra/app.ts`). Settings come from context: see infra/settings.ts.
+// CDK entry (cdk.json: `node --import tsx infra/app.ts`). Settings come from context and newsletter.config.json:
+// see infra/settings.ts.
 import { App } from 'aws-cdk-lib';
 import { buildNewsletterApp } from './newsletter-app.ts';
 import { SettingsError } from './settings.ts';
@@ -8,7 +9,7 @@ try {
   buildNewsletterApp(app);
 } catch (err) {
   if (err instanceof SettingsError) {
-    // One clear message, no stack trace: the operator only needs to fix a -c value.
+    // One clear message, no stack trace: the operator only needs to fix a -c value or the config file.
     console.error(err.message);
     process.exit(1);
   }

@@ -1,9 +1,16 @@
 /**
- * What outlives a deployment: subscribers (DynamoDB), rendered issues (S3), the token-signing key, and the SES
- * sending setup. Everything here is retained when the stack is deleted.
+ * What outlives a deployment: subscribers (DynamoDB), uploaded issues (S3), the token-signing key, the SES sending
+ * setup, the API's custom domain (every link in every email sent points at it) and the schedule group holding
+ * scheduled sends. Everything here is retained when the stack is deleted, or is cheap to recreate with the same name.
  */
 import { Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
@@ -46,6 +53,11 @@ export function issuesBucketName(stackPrefix: string): string {
   return `${stackPrefix.toLowerCase()}-issues-${Aws.ACCOUNT_ID}-${Aws.REGION}`;
 }
 
+/** The schedule group holding scheduled sends (`newsletter send --at`): `newsletter` for the default stack prefix. */
+export function scheduleGroupName(stackPrefix: string): string {
+  return stackPrefix.toLowerCase();
+}
+
 type KeyElement = { AttributeName?: string; KeyType?: string };
 
 function keyOf(schema: KeyElement[] | undefined, type: 'HASH' | 'RANGE'): dynamodb.Attribute | undefined {
@@ -62,6 +74,11 @@ export class StatefulStack extends Stack {
   readonly emailIdentity: ses.EmailIdentity | undefined;
   /** SES identity ARNs the senders may use: the address, its domain and the configured domain. */
   readonly identityArns: string[];
+  /** The API's custom domain (with `apiDomain`); the stateless stack maps its API onto it. */
+  readonly apiDomainName: apigw.DomainName | undefined;
+  /** The schedule group and the role EventBridge Scheduler assumes; the stateless stack grants it the invoke. */
+  readonly scheduleGroup: scheduler.ScheduleGroup;
+  readonly scheduleRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -175,9 +192,100 @@ export class StatefulStack extends Stack {
       });
     }
 
-    new CfnOutput(this, 'TableName', { value: this.table.tableName });
-    new CfnOutput(this, 'BucketName', { value: this.bucket.bucketName });
-    new CfnOutput(this, 'TokenSecretArn', { value: this.tokenSecret.secretArn });
-    new CfnOutput(this, 'ConfigurationSetName', { value: this.configurationSet.configurationSetName });
+    this.apiDomainName = settings.apiDomain ? this.customDomain(settings, settings.apiDomain) : undefined;
+
+    // ---- Scheduled sends (issue 15): the operator's CLI creates one-time schedules in this group ----
+    // Here, not in the stateless stack: deleting a group deletes its schedules, and schedules name the role's ARN.
+    this.scheduleGroup = new scheduler.ScheduleGroup(this, 'ScheduleGroup', {
+      scheduleGroupName: scheduleGroupName(settings.stackPrefix),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // Only Scheduler, and only for schedules of this group in this account (confused-deputy protection). The
+    // permission to invoke the send function is added by the stateless stack, which owns the function.
+    this.scheduleRole = new iam.Role(this, 'ScheduleRole', {
+      description: 'Assumed by EventBridge Scheduler to invoke the send function for a scheduled send',
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+          ArnEquals: { 'aws:SourceArn': this.scheduleGroup.scheduleGroupArn },
+        },
+      }),
+    });
+
+    // ---- Outputs (the operator CLI reads them from cdk-outputs.json: bin/commands/aws-outputs.ts) ----
+    new CfnOutput(this, 'TableName', {
+      description: 'Subscribers, campaigns and rendered issues (CLI: subscribers, status, send --aws)',
+      value: this.table.tableName,
+    });
+    new CfnOutput(this, 'IssueBucketName', {
+      description: 'Upload issue Markdown here to send it by {s3Key} (newsletter send --s3)',
+      value: this.bucket.bucketName,
+    });
+    new CfnOutput(this, 'TokenSecretArn', {
+      description: 'HMAC keys of confirm and unsubscribe links (rotation: README)',
+      value: this.tokenSecret.secretArn,
+    });
+    new CfnOutput(this, 'ConfigurationSetName', {
+      description: 'SES configuration set every email is sent with (events, suppression)',
+      value: this.configurationSet.configurationSetName,
+    });
+    new CfnOutput(this, 'ScheduleGroupName', {
+      description: 'EventBridge Scheduler group of scheduled sends (newsletter send --at)',
+      value: this.scheduleGroup.scheduleGroupName,
+    });
+    new CfnOutput(this, 'ScheduleRoleArn', {
+      description: 'Role a scheduled send runs as (the operator needs iam:PassRole on it)',
+      value: this.scheduleRole.roleArn,
+    });
+  }
+
+  /**
+   * The API's custom domain: a regional API Gateway domain name with a DNS-validated ACM certificate (or the one
+   * given), TLS 1.2. With a Route 53 zone the certificate validates itself and the alias record is created; otherwise
+   * the records are outputs. Permanent, so links in sent emails survive replacing the stateless stack.
+   */
+  private customDomain(settings: Settings, apiDomain: string): apigw.DomainName {
+    const zone =
+      settings.hostedZoneId && settings.domain
+        ? route53.HostedZone.fromHostedZoneAttributes(this, 'HostedZone', { hostedZoneId: settings.hostedZoneId, zoneName: settings.domain })
+        : undefined;
+    const certificate = settings.certificateArn
+      ? acm.Certificate.fromCertificateArn(this, 'ApiCertificate', settings.certificateArn)
+      : new acm.Certificate(this, 'ApiCertificate', {
+          domainName: apiDomain,
+          validation: acm.CertificateValidation.fromDns(zone),
+        });
+    if (certificate instanceof acm.Certificate) certificate.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    const domainName = new apigw.DomainName(this, 'ApiDomain', {
+      domainName: apiDomain,
+      certificate,
+      endpointType: apigw.EndpointType.REGIONAL,
+      securityPolicy: apigw.SecurityPolicy.TLS_1_2,
+    });
+    domainName.applyRemovalPolicy(RemovalPolicy.RETAIN);
+
+    if (zone) {
+      new route53.ARecord(this, 'ApiAliasRecord', {
+        zone,
+        recordName: apiDomain,
+        target: route53.RecordTarget.fromAlias(
+          new route53Targets.ApiGatewayv2DomainProperties(domainName.regionalDomainName, domainName.regionalHostedZoneId),
+        ),
+      });
+    } else {
+      new CfnOutput(this, 'ApiDomainRecord', {
+        description: `DNS record to create so ${apiDomain} reaches the API (an ALIAS/ANAME works too at a zone apex)`,
+        value: Fn.join(' ', [apiDomain, 'CNAME', domainName.regionalDomainName]),
+      });
+    }
+    if (certificate instanceof acm.Certificate && !zone) {
+      new CfnOutput(this, 'ApiCertificateArn', {
+        description:
+          'The first deploy waits until its validation CNAME resolves: create the record CloudFormation shows in the ' +
+          'stack events ("Content of DNS Record is"), also in `aws acm describe-certificate`',
+        value: certificate.certificateArn,
+      });
+    }
+    return domainName;
   }
 }

@@ -10,6 +10,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -21,7 +22,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { acknowledge } from './nag.ts';
 import type { Construct } from 'constructs';
 import { NewsletterFunction } from './constructs/newsletter-function.ts';
-import { FUNCTION_MEMORY_MB, ROUTED_SES_EVENT_TYPES, WORKER_TIMEOUT_SECONDS, workerSizing, type Settings } from './settings.ts';
+import { FUNCTION_MEMORY_MB, ROUTED_SES_DETAIL_TYPES, WORKER_TIMEOUT_SECONDS, workerSizing, type Settings } from './settings.ts';
 
 export interface StatelessStackProps extends StackProps {
   readonly settings: Settings;
@@ -31,11 +32,21 @@ export interface StatelessStackProps extends StackProps {
   readonly tokenSecret: secretsmanager.ISecret;
   readonly configurationSetName: string;
   readonly identityArns: string[];
+  /** The stateful stack's custom domain, when `apiDomain` is set: the API is mapped onto it. */
+  readonly apiDomainName?: apigw.IDomainName;
+  /** The role EventBridge Scheduler assumes for scheduled sends: this stack lets it invoke the send function. */
+  readonly scheduleRole: iam.IRole;
 }
 
-/** API paths served by the subscribers function; ANY so the handler answers wrong methods with its own 405. */
+/**
+ * API paths and the function serving them, all with method ANY so each handler answers a wrong method with its own
+ * 405 (and security headers). Every other path reaches the subscribers function through the `$default` route, whose
+ * router answers our 404 page rather than API Gateway's bare `{"message":"Not Found"}`.
+ */
 export const SUBSCRIBER_PATHS = ['/subscribe', '/confirm', '/unsubscribe', '/health'] as const;
 export const ARCHIVE_PATHS = ['/archive', '/archive/feed.xml', '/archive/{slug}'] as const;
+/** The route with its own, lower throttle: a POST may send a confirmation email (see API_THROTTLE_DEFAULTS). */
+export const SUBSCRIBE_ROUTE_KEY = 'ANY /subscribe';
 
 /** Receives before a batch goes to the DLQ: enough for a few throttling retries, few enough to surface a poison message. */
 export const MAX_RECEIVE_COUNT = 5;
@@ -78,8 +89,12 @@ export class StatelessStack extends Stack {
       autoDeploy: true,
       throttle: { rateLimit: settings.apiRateLimit, burstLimit: settings.apiBurstLimit },
       accessLogSettings: { destination: new apigw.LogGroupLogDestination(accessLogs) },
+      // The permanent custom domain (stateful stack) points at whichever API this stack currently has.
+      ...(props.apiDomainName ? { domainMapping: { domainName: props.apiDomainName } } : {}),
     });
-    const publicBaseUrl = this.api.apiEndpoint;
+    // Links in emails: the custom domain when there is one (stable), else this API's own endpoint, which changes
+    // if this stack is ever replaced (README: Deploy to AWS).
+    const publicBaseUrl = settings.apiDomain ? `https://${settings.apiDomain}` : this.api.apiEndpoint;
 
     const common = {
       PUBLIC_BASE_URL: publicBaseUrl,
@@ -195,10 +210,11 @@ export class StatelessStack extends Stack {
     // bus), and only the types the function acts on.
     new events.Rule(this, 'SesEventsRule', {
       description: 'SES events of the newsletter configuration set that the events function acts on (not Delivery)',
+      // `source` and `detail-type` as AWS documents SES events on EventBridge ("Email Bounced", ...).
       eventPattern: {
         source: ['aws.ses'],
+        detailType: ROUTED_SES_DETAIL_TYPES,
         detail: {
-          eventType: [...ROUTED_SES_EVENT_TYPES],
           mail: { tags: { 'ses:configuration-set': [props.configurationSetName] } },
         },
       },
@@ -214,16 +230,37 @@ export class StatelessStack extends Stack {
 
     this.functions = { subscribers, archive, send, worker, sesEvents };
 
+    // Scheduled sends: the stateful stack's role may invoke this send function, and nothing else. Named here (not
+    // grantInvoke, which adds `<arn>:*` for every version) so the statement names exactly one resource.
+    new iam.Policy(this, 'ScheduleInvokeSend', {
+      roles: [props.scheduleRole],
+      statements: [new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [send.functionArn] })],
+    });
+
     // ---- Routes ----
     const subscribersIntegration = new HttpLambdaIntegration('SubscribersIntegration', subscribers);
-    for (const path of SUBSCRIBER_PATHS) {
-      this.api.addRoutes({ path, methods: [apigw.HttpMethod.ANY], integration: subscribersIntegration });
-    }
+    const subscriberRoutes = SUBSCRIBER_PATHS.flatMap((path) =>
+      this.api.addRoutes({ path, methods: [apigw.HttpMethod.ANY], integration: subscribersIntegration }),
+    );
     const archiveIntegration = new HttpLambdaIntegration('ArchiveIntegration', archive);
     for (const path of ARCHIVE_PATHS) {
-      // Read-only pages: other methods get API Gateway's 404 and never reach the function.
-      this.api.addRoutes({ path, methods: [apigw.HttpMethod.GET, apigw.HttpMethod.HEAD], integration: archiveIntegration });
+      // The archive handler answers other methods with a 405 naming GET and HEAD.
+      this.api.addRoutes({ path, methods: [apigw.HttpMethod.ANY], integration: archiveIntegration });
     }
+    // Unknown paths: the subscribers router's 404 page, with the same security headers as every other page.
+    new apigw.HttpRoute(this.api, 'DefaultRoute', {
+      httpApi: this.api,
+      routeKey: apigw.HttpRouteKey.DEFAULT,
+      integration: subscribersIntegration,
+    });
+    // /subscribe gets its own, lower throttle; the stage default covers every other route, $default included.
+    const cfnStage = stage.node.defaultChild as apigw.CfnStage;
+    // RouteSettings is a free-form map in the L1, so its keys are written as CloudFormation spells them.
+    cfnStage.routeSettings = {
+      [SUBSCRIBE_ROUTE_KEY]: { ThrottlingRateLimit: settings.subscribeRateLimit, ThrottlingBurstLimit: settings.subscribeBurstLimit },
+    };
+    // A stage's route settings must name an existing route.
+    for (const route of subscriberRoutes) stage.node.addDependency(route);
     acknowledge(this.api, {
           id: 'AwsSolutions-APIG4',
           reason:
@@ -295,13 +332,32 @@ export class StatelessStack extends Stack {
     });
 
     // ---- Outputs (the operator CLI reads these for --aws) ----
-    new CfnOutput(this, 'ApiUrl', { value: stage.url });
-    new CfnOutput(this, 'PublicBaseUrl', { value: publicBaseUrl });
-    new CfnOutput(this, 'SendFunctionName', { value: send.functionName });
-    new CfnOutput(this, 'QueueUrl', { value: this.queue.queueUrl });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+    new CfnOutput(this, 'ApiUrl', {
+      description: "The HTTP API's own endpoint (replaced with this stack; links in emails use PublicBaseUrl)",
+      value: stage.url,
+    });
+    new CfnOutput(this, 'PublicBaseUrl', {
+      description: settings.apiDomain
+        ? 'Base of every link in emails: the custom domain, stable across replacements of this stack'
+        : 'Base of every link in emails: the API endpoint, which changes if this stack is replaced (set apiDomain)',
+      value: publicBaseUrl,
+    });
+    new CfnOutput(this, 'SendFunctionName', {
+      description: 'The send function the CLI invokes (newsletter send --aws; lambda:InvokeFunction)',
+      value: send.functionName,
+    });
+    new CfnOutput(this, 'SendFunctionArn', {
+      description: 'The send function, as a scheduled send targets it (newsletter send --at)',
+      value: send.functionArn,
+    });
+    new CfnOutput(this, 'QueueUrl', { description: 'Recipient batches waiting for the worker', value: this.queue.queueUrl });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      description: `Batches that failed ${MAX_RECEIVE_COUNT} times: inspect, then redrive`,
+      value: this.deadLetterQueue.queueUrl,
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { description: 'Every alarm notifies this topic', value: this.alarmTopic.topicArn });
     new CfnOutput(this, 'WorkerSizing', {
+      description: 'Worker concurrency and batch size derived from sendRate (infra/settings.ts workerSizing)',
       value: `maxConcurrency=${sizing.maxConcurrency} batchSize=${sizing.batchSize} rate=${sizing.rate}/s`,
     });
   }

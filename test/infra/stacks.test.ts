@@ -6,16 +6,20 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { OUTPUT_SOURCES } from '../../bin/commands/aws-outputs.ts';
+import { REPO_ROOT } from '../../infra/bundling.ts';
 import { CONFIRMED_INDEX, TTL_ATTRIBUTE, tableDefinition } from '../../lambdas/adapters/dynamodb/table.ts';
 import { parseTokenKeys } from '../../lambdas/adapters/secrets/token-keys.ts';
 import { AwsSolutionsChecks } from '../../infra/nag.ts';
-import { FUNCTION_MEMORY_MB, ROUTED_SES_EVENT_TYPES, workerSizing } from '../../infra/settings.ts';
+import { API_THROTTLE_DEFAULTS, FUNCTION_MEMORY_MB, ROUTED_SES_EVENT_TYPES, SES_DETAIL_TYPES, workerSizing } from '../../infra/settings.ts';
 import {
-  ARCHIVE_PATHS, MAX_RECEIVE_COUNT, SES_EVENTS_RULE_RETRIES, SUBSCRIBER_PATHS,
+  ARCHIVE_PATHS, MAX_RECEIVE_COUNT, SES_EVENTS_RULE_RETRIES, SUBSCRIBE_ROUTE_KEY, SUBSCRIBER_PATHS,
 } from '../../infra/stateless-stack.ts';
 import {
-  FULL_CONTEXT, FUNCTION_IDS, MINIMAL_CONTEXT, actionsOf, functionLogicalId, functionProps, resourcesOf, roleActions,
+  CDK_JSON_CONTEXT, FULL_CONTEXT, FUNCTION_IDS, MINIMAL_CONTEXT, actionsOf, functionLogicalId, functionProps, resourcesOf, roleActions,
   roleStatements, statementsFor, synthesize, type FunctionId, type Statement, type SynthesizedApp,
 } from './support.ts';
 
@@ -64,6 +68,10 @@ describe('stateful stack', () => {
     expect(table.Properties.GlobalSecondaryIndexes).toEqual([
       expect.objectContaining({ IndexName: CONFIRMED_INDEX, KeySchema: def.GlobalSecondaryIndexes![0]!.KeySchema, Projection: def.GlobalSecondaryIndexes![0]!.Projection }),
     ]);
+    // Fan-out reads the address, the name and the import's custom attributes ({{attributes.x}}) from the index.
+    const projection = table.Properties.GlobalSecondaryIndexes[0].Projection;
+    expect(projection.ProjectionType).toBe('INCLUDE');
+    expect([...projection.NonKeyAttributes].sort()).toEqual(['attributes', 'email', 'name']);
     // Provisioned-capacity settings would contradict on-demand billing.
     expect(table.Properties.ProvisionedThroughput).toBeUndefined();
     expect(table.DeletionPolicy).toBe('Retain');
@@ -133,7 +141,10 @@ describe('stateful stack', () => {
     minimal.statefulTemplate.resourceCountIs('AWS::SES::EmailIdentity', 0);
     const names = Object.keys(minimal.statefulTemplate.findOutputs('*'));
     expect(names.filter((n) => /Dkim|MailFrom|Dmarc/.test(n))).toEqual([]);
-    expect(names).toEqual(expect.arrayContaining(['TableName', 'BucketName', 'TokenSecretArn', 'ConfigurationSetName']));
+    expect(names).toEqual(
+      expect.arrayContaining(['TableName', 'IssueBucketName', 'TokenSecretArn', 'ConfigurationSetName', 'ScheduleGroupName', 'ScheduleRoleArn']),
+    );
+    expect(names.filter((n) => n.startsWith('Api'))).toEqual([]);
   });
 });
 
@@ -180,14 +191,16 @@ describe('stateless stack: functions', () => {
 describe('stateless stack: SES events rule', () => {
   const rule = (app: SynthesizedApp) => only(app.statelessTemplate, 'AWS::Events::Rule')[1].Properties;
 
-  it('routes Bounce, Complaint, Reject and Send of this configuration set from the default bus, never Delivery', () => {
+  it('routes Bounce, Complaint, Reject and Send of this configuration set from the default bus by detail-type, never Delivery', () => {
     const p = rule(full);
     expect(p.EventBusName).toBeUndefined(); // the default bus
     expect(p.State).toBe('ENABLED');
     expect(p.EventPattern.source).toEqual(['aws.ses']);
-    expect([...p.EventPattern.detail.eventType].sort()).toEqual(['Bounce', 'Complaint', 'Reject', 'Send']);
-    expect(p.EventPattern.detail.eventType).not.toContain('Delivery');
-    expect([...ROUTED_SES_EVENT_TYPES].sort()).toEqual([...p.EventPattern.detail.eventType].sort());
+    // The strings of AWS's EventBridge reference for SES events, written out here so a typo in settings.ts fails.
+    expect([...p.EventPattern['detail-type']].sort()).toEqual(['Email Bounced', 'Email Complaint Received', 'Email Rejected', 'Email Sent']);
+    expect(p.EventPattern['detail-type']).not.toContain('Email Delivered');
+    expect(p.EventPattern.detail.eventType).toBeUndefined();
+    expect([...ROUTED_SES_EVENT_TYPES].map((t) => SES_DETAIL_TYPES[t]).sort()).toEqual([...p.EventPattern['detail-type']].sort());
     // Only events of our configuration set: its name is imported from the stateful stack.
     const sets = p.EventPattern.detail.mail.tags['ses:configuration-set'];
     expect(sets).toHaveLength(1);
@@ -249,17 +262,29 @@ describe('stateless stack: HTTP API', () => {
     expect(SUBSCRIBER_PATHS).toEqual(expect.arrayContaining(['/subscribe', '/confirm', '/unsubscribe']));
   });
 
-  it('routes GET /archive, GET /archive/feed.xml and GET /archive/{slug} to the archive function', () => {
+  it('routes /archive, /archive/feed.xml and /archive/{slug} (any method: the handler answers 405) to the archive function', () => {
     const all = routes(full.statelessTemplate);
     const archive = functionLogicalId(full.statelessTemplate, 'Archive');
     for (const path of ['/archive', '/archive/feed.xml', '/archive/{slug}']) {
-      const route = all.find((r) => r.key === `GET ${path}`);
+      const route = all.find((r) => r.key === `ANY ${path}`);
       expect(route, path).toBeDefined();
       expect(integrationFunction(full.statelessTemplate, route!.target)).toContain(archive);
     }
-    const archiveKeys = all.filter((r) => r.key.includes('/archive')).map((r) => r.key.split(' ')[0]);
-    expect(new Set(archiveKeys)).toEqual(new Set(['GET', 'HEAD']));
+    const archiveKeys = all.filter((r) => r.key.includes('/archive')).map((r) => r.key);
+    expect(archiveKeys.sort()).toEqual(['ANY /archive', 'ANY /archive/feed.xml', 'ANY /archive/{slug}']);
     expect(ARCHIVE_PATHS).toHaveLength(3);
+  });
+
+  it('sends every other path to the subscribers function ($default), whose router answers its own 404 page', () => {
+    for (const app of [full, minimal]) {
+      const all = routes(app.statelessTemplate);
+      const fallback = all.filter((r) => r.key === '$default');
+      expect(fallback).toHaveLength(1);
+      expect(integrationFunction(app.statelessTemplate, fallback[0]!.target)).toContain(functionLogicalId(app.statelessTemplate, 'Subscribers'));
+      // Nothing else is routed: the paths above, $default, and no catch-all proxy.
+      expect(all.map((r) => r.key).filter((k) => k.includes('{proxy+}'))).toEqual([]);
+      expect(all).toHaveLength(SUBSCRIBER_PATHS.length + ARCHIVE_PATHS.length + 1);
+    }
   });
 
   it('the send function is not reachable from the API: no integration, no API Gateway permission, no function URL', () => {
@@ -275,12 +300,19 @@ describe('stateless stack: HTTP API', () => {
     expect(t.findOutputs('SendFunctionName').SendFunctionName!.Value).toEqual({ Ref: send });
   });
 
-  it('throttles the stage with rate and burst from context', () => {
-    const [, stage] = only(full.statelessTemplate, 'AWS::ApiGatewayV2::Stage');
-    expect(stage.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 25, ThrottlingBurstLimit: 60 });
+  it('throttles the stage with rate and burst from context, and /subscribe (each POST may send an email) lower', () => {
+    const [stageId, stage] = only(full.statelessTemplate, 'AWS::ApiGatewayV2::Stage');
+    expect(stage.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 250, ThrottlingBurstLimit: 600 });
+    expect(stage.Properties.RouteSettings).toEqual({ [SUBSCRIBE_ROUTE_KEY]: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 15 } });
     expect(stage.Properties.AccessLogSettings.DestinationArn).toBeDefined();
+    // CloudFormation refuses route settings for a route that does not exist yet: the stage waits for it.
+    const subscribeRoute = Object.entries(full.statelessTemplate.findResources('AWS::ApiGatewayV2::Route') as Record<string, Resource & { DependsOn?: string[] }>)
+      .find(([, r]) => r.Properties.RouteKey === SUBSCRIBE_ROUTE_KEY)![0];
+    expect((full.statelessTemplate.toJSON().Resources[stageId].DependsOn ?? []) as string[]).toContain(subscribeRoute);
     const [, defaults] = only(minimal.statelessTemplate, 'AWS::ApiGatewayV2::Stage');
-    expect(defaults.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
+    expect(defaults.Properties.DefaultRouteSettings).toMatchObject({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
+    expect(defaults.Properties.RouteSettings[SUBSCRIBE_ROUTE_KEY]).toEqual({ ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 });
+    expect(API_THROTTLE_DEFAULTS).toEqual({ rate: 100, burst: 200, subscribeRate: 10, subscribeBurst: 20 });
   });
 
   it('limits CORS to the allowed origin, and has no CORS at all without one', () => {
@@ -373,6 +405,162 @@ describe('stateless stack: alarms', () => {
     for (const a of alarms()) expect(a.AlarmActions).toEqual([{ Ref: topicId }]);
     full.statelessTemplate.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
     minimal.statelessTemplate.resourcePropertiesCountIs('AWS::SNS::Subscription', { Protocol: 'email' }, 0);
+  });
+});
+
+describe('custom domain (apiDomain): stable links in emails', () => {
+  let zoned: SynthesizedApp;
+  let ownCertificate: SynthesizedApp;
+  const CERTIFICATE_ARN = 'arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-0000-4000-8000-000000000000';
+  beforeAll(() => {
+    zoned = synthesize({ ...MINIMAL_CONTEXT, sender: 'news@example.org', domain: 'example.org', apiDomain: 'news.example.org', hostedZoneId: 'Z0123456789ABCDEFGHIJ' });
+    ownCertificate = synthesize({ ...MINIMAL_CONTEXT, apiDomain: 'links.example.net', certificateArn: CERTIFICATE_ARN });
+  }, 120_000);
+
+  const stringEnv = (app: SynthesizedApp, id: FunctionId) => functionProps(app.statelessTemplate, id).Environment.Variables.PUBLIC_BASE_URL;
+
+  it('the stateful stack owns the domain name and a DNS-validated certificate, both retained; the stateless stack maps its API onto it', () => {
+    const [domainId, domain] = only(full.statefulTemplate, 'AWS::ApiGatewayV2::DomainName');
+    expect(domain.Properties.DomainName).toBe('news.example.com');
+    expect(domain.Properties.DomainNameConfigurations).toEqual([
+      expect.objectContaining({ EndpointType: 'REGIONAL', SecurityPolicy: 'TLS_1_2' }),
+    ]);
+    expect(domain.DeletionPolicy).toBe('Retain');
+    const [certId, cert] = only(full.statefulTemplate, 'AWS::CertificateManager::Certificate');
+    expect(cert.Properties).toMatchObject({ DomainName: 'news.example.com', ValidationMethod: 'DNS' });
+    expect(cert.DeletionPolicy).toBe('Retain');
+    expect(domain.Properties.DomainNameConfigurations[0].CertificateArn).toEqual({ Ref: certId });
+    full.statelessTemplate.resourceCountIs('AWS::ApiGatewayV2::DomainName', 0);
+    const [, mapping] = only(full.statelessTemplate, 'AWS::ApiGatewayV2::ApiMapping');
+    expect(JSON.stringify(mapping.Properties.DomainName)).toContain('Fn::ImportValue');
+    expect(JSON.stringify(mapping.Properties.DomainName)).toContain(domainId);
+    expect(mapping.Properties.ApiMappingKey).toBeUndefined();
+  });
+
+  it('every function builds links on https://<apiDomain>, and PublicBaseUrl says so', () => {
+    for (const id of ['Subscribers', 'Archive', 'Send', 'Worker'] as const) expect(stringEnv(full, id), id).toBe('https://news.example.com');
+    expect(full.statelessTemplate.findOutputs('PublicBaseUrl').PublicBaseUrl!.Value).toBe('https://news.example.com');
+  });
+
+  it('without a Route 53 zone, outputs the CNAME to create and the certificate to validate', () => {
+    const outputs = full.statefulTemplate.findOutputs('*');
+    const record = JSON.stringify(outputs.ApiDomainRecord!.Value);
+    expect(record).toContain('news.example.com');
+    expect(record).toContain('CNAME');
+    expect(record).toContain('RegionalDomainName');
+    expect(outputs.ApiCertificateArn!.Description).toMatch(/validation CNAME/);
+    full.statefulTemplate.resourceCountIs('AWS::Route53::RecordSet', 0);
+  });
+
+  it('with hostedZoneId, the certificate validates in that zone and an alias record points the name at the API', () => {
+    const [, cert] = only(zoned.statefulTemplate, 'AWS::CertificateManager::Certificate');
+    expect(cert.Properties.DomainValidationOptions).toEqual([{ DomainName: 'news.example.org', HostedZoneId: 'Z0123456789ABCDEFGHIJ' }]);
+    const [, record] = only(zoned.statefulTemplate, 'AWS::Route53::RecordSet');
+    expect(record.Properties).toMatchObject({ Name: 'news.example.org.', Type: 'A', HostedZoneId: 'Z0123456789ABCDEFGHIJ' });
+    expect(JSON.stringify(record.Properties.AliasTarget)).toContain('RegionalDomainName');
+    const names = Object.keys(zoned.statefulTemplate.findOutputs('*'));
+    expect(names).not.toContain('ApiDomainRecord');
+    expect(names).not.toContain('ApiCertificateArn');
+    expect(stringEnv(zoned, 'Worker')).toBe('https://news.example.org');
+  });
+
+  it('with certificateArn, uses that certificate and requests none', () => {
+    ownCertificate.statefulTemplate.resourceCountIs('AWS::CertificateManager::Certificate', 0);
+    const [, domain] = only(ownCertificate.statefulTemplate, 'AWS::ApiGatewayV2::DomainName');
+    expect(domain.Properties.DomainNameConfigurations[0].CertificateArn).toBe(CERTIFICATE_ARN);
+    expect(Object.keys(ownCertificate.statefulTemplate.findOutputs('*'))).toContain('ApiDomainRecord');
+    expect(stringEnv(ownCertificate, 'Send')).toBe('https://links.example.net');
+  });
+
+  it('without apiDomain, links use the API endpoint and the output says it changes with the stack', () => {
+    minimal.statefulTemplate.resourceCountIs('AWS::ApiGatewayV2::DomainName', 0);
+    minimal.statefulTemplate.resourceCountIs('AWS::CertificateManager::Certificate', 0);
+    minimal.statelessTemplate.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 0);
+    const [apiId] = only(minimal.statelessTemplate, 'AWS::ApiGatewayV2::Api');
+    expect(JSON.stringify(stringEnv(minimal, 'Worker'))).toContain(apiId);
+    expect(minimal.statelessTemplate.findOutputs('PublicBaseUrl').PublicBaseUrl!.Description).toMatch(/changes if this stack is replaced/);
+  });
+
+  it('every configuration passes cdk-nag and CloudFormation validation without a warning', () => {
+    for (const app of [zoned, ownCertificate]) {
+      const report = new AwsSolutionsChecks(app.app).validateScope(app.app);
+      expect(report.violations.map((v) => v.ruleName)).toEqual([]);
+      for (const stack of [app.stateful, app.stateless]) {
+        const a = Annotations.fromStack(stack);
+        expect([...a.findWarning('*', Match.anyValue()), ...a.findError('*', Match.anyValue())].map((m) => String(m.entry.data))).toEqual([]);
+      }
+    }
+  });
+});
+
+describe('scheduled sends (EventBridge Scheduler)', () => {
+  it('a retained schedule group named after the stack prefix, and a role only Scheduler may assume, for that group and account', () => {
+    const [groupId, group] = only(full.statefulTemplate, 'AWS::Scheduler::ScheduleGroup');
+    expect(group.Properties.Name).toBe('newsletter');
+    expect(group.DeletionPolicy).toBe('Retain');
+    const roles = Object.entries(full.statefulTemplate.findResources('AWS::IAM::Role') as Record<string, Resource>);
+    expect(roles).toHaveLength(1);
+    const [roleId, role] = roles[0]!;
+    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    expect(role.Properties.Policies).toBeUndefined();
+    const trust = role.Properties.AssumeRolePolicyDocument.Statement as Array<Statement & { Principal: unknown }>;
+    expect(trust).toHaveLength(1);
+    expect(trust[0]).toMatchObject({ Effect: 'Allow', Action: 'sts:AssumeRole', Principal: { Service: 'scheduler.amazonaws.com' } });
+    expect(trust[0]!.Condition).toEqual({
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+      ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [groupId, 'Arn'] } },
+    });
+    const outputs = full.statefulTemplate.findOutputs('*');
+    expect(outputs.ScheduleGroupName!.Value).toBe('newsletter');
+    expect(outputs.ScheduleRoleArn!.Value).toEqual({ 'Fn::GetAtt': [roleId, 'Arn'] });
+    expect(synthesize({ ...MINIMAL_CONTEXT, stackPrefix: 'Staging' }).statefulTemplate.findResources('AWS::Scheduler::ScheduleGroup')).toEqual(
+      expect.objectContaining({ [groupId]: expect.objectContaining({ Properties: { Name: 'staging' } }) }),
+    );
+  });
+
+  it('the stateless stack lets that role invoke the send function and nothing else', () => {
+    for (const app of [full, minimal]) {
+      const policies = Object.values(app.statelessTemplate.findResources('AWS::IAM::Policy') as Record<string, Resource>).filter((p) =>
+        JSON.stringify(p.Properties.Roles).includes('ScheduleRole'),
+      );
+      expect(policies).toHaveLength(1);
+      expect(JSON.stringify(policies[0]!.Properties.Roles)).toContain('Fn::ImportValue');
+      const statements = policies[0]!.Properties.PolicyDocument.Statement as Statement[];
+      expect(statements).toHaveLength(1);
+      expect(statements[0]).toMatchObject({ Effect: 'Allow', Action: 'lambda:InvokeFunction' });
+      expect(statements[0]!.Resource).toEqual({ 'Fn::GetAtt': [functionLogicalId(app.statelessTemplate, 'Send'), 'Arn'] });
+    }
+  });
+});
+
+describe('outputs', () => {
+  it('has the outputs the CLI reads (INTERFACES point 3), each with a description', () => {
+    for (const app of [full, minimal]) {
+      const stateful = app.statefulTemplate.findOutputs('*');
+      const stateless = app.statelessTemplate.findOutputs('*');
+      expect(Object.keys(stateful)).toEqual(expect.arrayContaining(['TableName', 'IssueBucketName', 'ScheduleRoleArn', 'ScheduleGroupName']));
+      expect(Object.keys(stateless)).toEqual(expect.arrayContaining(['SendFunctionName', 'SendFunctionArn', 'PublicBaseUrl', 'ApiUrl']));
+      // What bin/commands/aws-outputs.ts looks for exists in one of the two stacks.
+      for (const { output } of Object.values(OUTPUT_SOURCES)) expect({ ...stateful, ...stateless }[output], output).toBeDefined();
+      for (const [name, output] of [...Object.entries(stateful), ...Object.entries(stateless)]) {
+        if (output.Export) continue; // CDK's own cross-stack exports
+        expect(typeof output.Description, name).toBe('string');
+        expect((output.Description as string).length, name).toBeGreaterThan(10);
+      }
+    }
+    const send = functionLogicalId(full.statelessTemplate, 'Send');
+    expect(full.statelessTemplate.findOutputs('SendFunctionArn').SendFunctionArn!.Value).toEqual({ 'Fn::GetAtt': [send, 'Arn'] });
+  });
+});
+
+describe('cdk.json', () => {
+  it("sets every feature flag aws-cdk-lib recommends, at its recommended value, but strong cross-stack references", () => {
+    const recommended = JSON.parse(readFileSync(path.join(REPO_ROOT, 'node_modules/aws-cdk-lib/recommended-feature-flags.json'), 'utf8')) as Record<string, unknown>;
+    const { '@aws-cdk/core:defaultCrossStackReferences': crossStack, ...others } = recommended;
+    expect(crossStack).toBeDefined();
+    for (const [flag, value] of Object.entries(others)) expect(CDK_JSON_CONTEXT[flag], flag).toEqual(value);
+    // Kept: the stateless stack imports the stateful stack's exports, which CloudFormation then protects.
+    expect(CDK_JSON_CONTEXT['@aws-cdk/core:defaultCrossStackReferences']).toBe('strong');
   });
 });
 

@@ -12,7 +12,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { REPO_ROOT } from '../../infra/bundling.ts';
 import { buildNewsletterApp, type NewsletterStacks } from '../../infra/newsletter-app.ts';
-import type { ContextKey } from '../../infra/settings.ts';
+import type { ConfigFile, ContextKey } from '../../infra/settings.ts';
 
 /** Every optional setting given, with values distinct from the defaults so a test can tell they were read. */
 export const FULL_CONTEXT: Partial<Record<ContextKey, string>> = {
@@ -21,8 +21,11 @@ export const FULL_CONTEXT: Partial<Record<ContextKey, string>> = {
   postalAddress: '1 Main St, Springfield, USA',
   sendRate: '50',
   allowedOrigin: 'https://news.example.com',
-  apiRateLimit: '25',
-  apiBurstLimit: '60',
+  apiDomain: 'news.example.com',
+  apiRateLimit: '250',
+  apiBurstLimit: '600',
+  subscribeRateLimit: '5',
+  subscribeBurstLimit: '15',
   alarmEmail: 'ops@example.com',
 };
 
@@ -41,9 +44,13 @@ export interface SynthesizedApp extends NewsletterStacks {
 /** The context cdk.json gives every `cdk` command (feature flags), so the tests build what the CLI builds. */
 export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')).context ?? {};
 
-export function synthesize(context: Partial<Record<ContextKey, string>>): SynthesizedApp {
+/**
+ * Synthesize the app with `context` over cdk.json's. No config file is read (an operator's newsletter.config.json
+ * must not change what the tests see) unless `configFile` gives one.
+ */
+export function synthesize(context: Record<string, unknown>, configFile: ConfigFile | false = false): SynthesizedApp {
   const app = new App({ context: { ...CDK_JSON_CONTEXT, ...context, 'aws:cdk:bundling-stacks': [] } });
-  const stacks = buildNewsletterApp(app);
+  const stacks = buildNewsletterApp(app, { configFile });
   return {
     app,
     ...stacks,
