@@ -100,14 +100,20 @@ function registerSubscribers(program: Command): void {
     .option('--confirmed', 'mark imported addresses as confirmed (requires --consent-source)')
     .option('--consent-source <text>', 'where consent was given, recorded with each imported subscriber')
     .option('--strict', 'import nothing if any row is invalid or a duplicate')
+    .option('--no-confirmation-email', 'without --confirmed: do not send the new pending addresses a confirmation email')
     .option('--json', 'print a JSON summary, no progress bar')
     .addHelpText('after', `${examples(
       'newsletter subscribers import people.csv',
+      'newsletter subscribers import people.csv --no-confirmation-email',
       'newsletter subscribers import people.csv --confirmed --consent-source "paper form, 2026-05" --json',
     )}
 The whole file is checked before anything is written: a file that is not CSV, is empty or has no "email" column
-imports nothing (exit 2). Invalid addresses, rows with the wrong number of fields and duplicates are skipped and
-reported as FILE:LINE (exit 1 when any row was invalid; with --strict nothing is imported, exit 2).
+imports nothing (exit 2). Invalid addresses, rows with the wrong number of fields and duplicates (compared
+case-insensitively) are skipped and reported as FILE:LINE (exit 1 when any row was invalid; with --strict nothing
+is imported, exit 2). Other columns (letters, digits, _ and -) are stored as attributes.
+Without --confirmed, each imported pending address that has never been sent a confirmation email gets one, paced
+under the SES rate (exit 1 if some could not be sent; run the import again to retry them). With --aws that needs
+SENDER and TOKEN_SECRET_ARN in the environment.
 `)
     .action(lazyAction(subscribers, 'importCommand'));
 
@@ -129,18 +135,36 @@ Removes the subscriber record, and in every campaign replaces their delivery and
 ones, so the totals still add up and no record holds the address. Exit 4 when there was nothing to erase.
 `)
     .action(lazyAction(subscribers, 'deleteCommand'));
+
+  targetOptions(
+    cmd
+      .command('migrate-identities')
+      .description('once after upgrading: store every subscriber under its case-insensitive address, merging case variants'),
+  )
+    .option('--json', 'print JSON: {"scanned","migrated","merged","expiredRemoved"}')
+    .addHelpText('after', `${examples('newsletter subscribers migrate-identities')}
+Versions before case-insensitive addresses stored Bob@example.com and bob@example.com as two subscribers. This
+rewrites such records under one key; when several spellings exist, the most restrictive status wins
+(complained, bounced, unsubscribed, confirmed, pending). Safe to run again, and beside live traffic.
+`)
+    .action(lazyAction(subscribers, 'migrateIdentitiesCommand'));
 }
 
 const SEND_AWS = `
-  With --aws: default SDK credentials and region; SEND_FUNCTION_NAME and TABLE_NAME from the stack outputs.`;
+  With --aws: default SDK credentials; the send function, table, bucket and schedule group from the stack outputs
+  (cdk-outputs.json or CDK_OUTPUTS_FILE; else SEND_FUNCTION_NAME, TABLE_NAME, ... in the environment).`;
 
 function registerSend(program: Command): void {
   program
     .command('send')
-    .description('send an issue to every confirmed subscriber (or --dry-run, or --test to given addresses)')
+    .description('send an issue to every confirmed subscriber, now or --at a time (or --dry-run, or --test to given addresses)')
     .argument('<issue.md>', 'the issue in Markdown')
     .option('--dry-run', 'print the send plan (audience, suppressed, ETA, SES cost); send and record nothing')
     .option('--test <addresses>', 'send only to these comma-separated addresses, subject prefixed [TEST]')
+    .option('--yes', 'do not ask for confirmation on a terminal')
+    .option('--force', 'send despite authoring errors (unknown front-matter keys, unfilled placeholders, relative images, non-https links)')
+    .option('--at <time>', 'schedule the send for an ISO 8601 time with an offset, e.g. 2026-12-24T09:00+01:00')
+    .option('--s3', 'with --aws: upload the Markdown to the issue bucket and send it by key')
     .option('--asset-base-url <url>', "base URL for the issue's relative image paths (overrides its front matter)")
     .option('--link-base-url <url>', "base URL for the issue's relative links (overrides its front matter)")
     .option('--json', 'print one JSON object, no progress bar')
@@ -148,24 +172,35 @@ function registerSend(program: Command): void {
     .addHelpText('after', `${examples(
       'newsletter send content/issues/031-akira-ml-news.md --dry-run',
       'newsletter send issue.md --test me@example.com,editor@example.com',
-      'newsletter send issue.md --json',
+      'newsletter send issue.md --yes --json',
+      'newsletter send issue.md --at 2026-12-24T09:00+01:00',
+      'newsletter send issue.md --aws --s3',
     )}
+On a terminal, send first shows the plan (audience, suppressed, ETA, cost) and asks; --yes skips the question.
+When stdin or stderr is not a terminal (scripts, CI) nothing is asked and the send starts at once.
+Authoring errors (see \`newsletter render\`) stop a send with one line each (exit 2) unless --force is given.
+--at schedules the send instead (one-time EventBridge Scheduler schedule; on the local stack, \`npm start\` fires
+it, also after a restart); the time needs an offset and must be in the future. \`newsletter status\` lists
+scheduled sends and \`newsletter cancel <campaign>\` removes one.
 Sending the same issue again sends nothing new: it reports the existing campaign. On a terminal a progress bar
-shows the recipients handled; with --json or when output is not a terminal there is none.
+shows the recipients handled; with --json or when output is not a terminal there is none. If the stack stops
+answering while the CLI follows the send, it exits 3 (the campaign is intact: \`newsletter resume\` continues it).
 ${LOCAL_OR_AWS}${SEND_AWS}
+  --s3 is needed only for an issue whose send input exceeds what an invoke takes (6 MB) or, with --at, what a
+  schedule's input holds (256 KB); it also keeps the exact Markdown sent in the bucket.
 `)
     .action(lazyAction(send, 'sendCommand'));
 
   program
     .command('status')
-    .description("show a campaign's accounting (audience, sent, skipped, failed, unknown, queued, bounced, complained), or list campaigns")
-    .argument('[campaign]', 'campaign id (the issue slug); without it, every campaign one per line')
+    .description("show a campaign's accounting (audience, sent, skipped, failed, unknown, queued, bounced, complained), or list campaigns and scheduled sends")
+    .argument('[campaign]', 'campaign id (the issue slug); without it, every campaign and scheduled send one per line')
     .option('--json', 'print JSON')
-    .option('--aws', 'read the deployed table (TABLE_NAME) instead of the local stack')
+    .option('--aws', 'read the deployed table and schedule group instead of the local stack')
     .addHelpText('after', `${examples('newsletter status', 'newsletter status issue-31 --json')}
-Exit 4 for an unknown campaign; exit 1 when the accounting does not add up.
-${LOCAL_OR_AWS}
-  With --aws: default SDK credentials and region; TABLE_NAME from the stack outputs.
+Exit 4 for an unknown campaign; exit 1 when the accounting does not add up. A scheduled send that has not fired
+yet is listed with status SCHEDULED and its time (UTC).
+${LOCAL_OR_AWS}${SEND_AWS}
 `)
     .action(lazyAction(send, 'statusCommand'));
 
@@ -180,6 +215,18 @@ Exit 4 for an unknown campaign; exit 5 when it is paused again (e.g. SES sending
 ${LOCAL_OR_AWS}${SEND_AWS}
 `)
     .action(lazyAction(send, 'resumeCommand'));
+
+  program
+    .command('cancel')
+    .description('cancel a scheduled send that has not fired yet')
+    .argument('<campaign>', 'campaign id (the issue slug), as `newsletter status` lists it')
+    .option('--json', 'print JSON')
+    .option('--aws', 'cancel it in the deployed schedule group instead of the local stack')
+    .addHelpText('after', `${examples('newsletter cancel akira-ml-news-34', 'newsletter cancel akira-ml-news-34 --aws')}
+Exit 4 when the campaign has no scheduled send (never scheduled, cancelled, or already fired).
+${LOCAL_OR_AWS}${SEND_AWS}
+`)
+    .action(lazyAction(send, 'cancelCommand'));
 }
 
 /** The whole CLI, ready for `parseAsync`. Usage errors exit 2; `--help` exits 0. */

@@ -7,7 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Subscriber } from '../../lambdas/core/model.ts';
-import { normalizeEmail } from '../../lambdas/core/subscribers/email.ts';
+import { systemClock } from '../../lambdas/core/ports.ts';
+import { identityKey, normalizeEmail } from '../../lambdas/core/subscribers/email.ts';
 import { planImport as planSubscriberImport, SubscriberCsvError, type ImportPlan } from '../../lambdas/core/subscribers/import-plan.ts';
 import { CliError, EXIT } from './common.ts';
 import { progressBar } from './progress.ts';
@@ -78,6 +79,91 @@ export interface ImportOptions extends TargetOptions {
   consentSource?: string;
   strict?: boolean;
   json?: boolean;
+  /** `--no-confirmation-email` sets it false: pending imports get no confirmation email. */
+  confirmationEmail?: boolean;
+}
+
+/**
+ * What sending confirmation emails from the CLI needs: locally the running stack's SES emulator, token keys
+ * (DATA_DIR/token-keys.json) and URL; with --aws, SES and the token secret (TOKEN_SECRET_ARN), SENDER, and the API
+ * URL from the stack outputs (or PUBLIC_BASE_URL). Loaded only when emails are sent (MJML, SES, Secrets Manager).
+ */
+async function confirmationMailer(target: Target, env: Record<string, string | undefined> = process.env) {
+  const [{ createConfirmationRenderer }, { SesMailer }, { displayName }] = await Promise.all([
+    import('../../lambdas/handlers/http/confirmation-email.ts'),
+    import('../../lambdas/adapters/ses/ses-mailer.ts'),
+    import('../../lambdas/core/subscribers/email.ts'),
+  ]);
+  if (target.local) {
+    const [{ localSesClient, localTokenKeys }, { DEFAULT_SENDER }] = await Promise.all([
+      import('../../lambdas/runtime/local.ts'),
+      import('../../lambdas/local/stack.ts'),
+    ]);
+    const ses = localSesClient(target.local.sesEndpoint);
+    const sender = env.SENDER?.trim() || DEFAULT_SENDER;
+    return {
+      mailer: new SesMailer(ses),
+      tokenKeys: localTokenKeys(target.local.dataDir),
+      sender,
+      publicBaseUrl: (env.PUBLIC_BASE_URL?.trim() || target.local.baseUrl).replace(/\/+$/, ''),
+      renderConfirmation: createConfirmationRenderer({ newsletterName: displayName(sender) }),
+      close: () => ses.destroy(),
+    };
+  }
+  const { readStackOutputs } = await import('./aws-outputs.ts');
+  const outputs = await readStackOutputs(env);
+  const sender = env.SENDER?.trim();
+  const secret = env.TOKEN_SECRET_ARN?.trim();
+  const publicBaseUrl = outputs.publicBaseUrl;
+  const missing = [!sender && 'SENDER', !secret && 'TOKEN_SECRET_ARN', !publicBaseUrl && 'PUBLIC_BASE_URL (or the PublicBaseUrl stack output)'].filter(Boolean);
+  if (missing.length > 0) {
+    throw new CliError(`--aws import sends confirmation emails and needs ${missing.join(', ')}; or pass --no-confirmation-email`);
+  }
+  const [{ SESv2Client }, { SecretsManagerClient }, { secretsManagerTokenKeys }] = await Promise.all([
+    import('@aws-sdk/client-sesv2'),
+    import('@aws-sdk/client-secrets-manager'),
+    import('../../lambdas/adapters/secrets/token-keys.ts'),
+  ]);
+  const region = outputs.region ? { region: outputs.region } : {};
+  const ses = new SESv2Client(region);
+  const secrets = new SecretsManagerClient(region);
+  return {
+    mailer: new SesMailer(ses),
+    tokenKeys: secretsManagerTokenKeys(secrets, secret!),
+    sender: sender!,
+    publicBaseUrl: publicBaseUrl!.replace(/\/+$/, ''),
+    renderConfirmation: createConfirmationRenderer({ newsletterName: displayName(sender!) }),
+    ...(env.CONFIGURATION_SET?.trim() ? { configurationSet: env.CONFIGURATION_SET.trim() } : {}),
+    close: () => {
+      ses.destroy();
+      secrets.destroy();
+    },
+  };
+}
+
+/** Send the confirmation emails of a pending import, paced at SEND_RATE_FRACTION of the account's MaxSendRate. */
+async function sendConfirmations(target: Target, rows: ImportPlan['rows'], opts: ImportOptions) {
+  const [{ sendImportConfirmations }, { Pacer }] = await Promise.all([
+    import('../../lambdas/core/subscribers/import-confirmations.ts'),
+    import('../../lambdas/core/sending/rate-limiter.ts'),
+  ]);
+  const { close, ...mail } = await confirmationMailer(target);
+  const pacer = new Pacer(async () => (await mail.mailer.getSendQuota()).maxSendRate);
+  const bar = progressBar(opts, ' {bar} {value}/{total} confirmation emails');
+  bar?.start(rows.length, 0);
+  try {
+    return await sendImportConfirmations(rows, {
+      ...mail,
+      repo: target.subscribers,
+      clock: systemClock,
+      pace: () => pacer.acquire().then((ok) => ok !== false),
+      throttled: () => pacer.throttled(),
+      onProgress: () => bar?.increment(),
+    });
+  } finally {
+    bar?.stop();
+    close();
+  }
 }
 
 /** `subscribers import <file.csv>`: validate the whole file first, then write the valid rows (idempotent). */
@@ -99,7 +185,9 @@ export async function importCommand(file: string, opts: ImportOptions): Promise<
     throw new CliError(`${file}: ${skipped.length} rows invalid or duplicated, nothing imported (--strict)`);
   }
 
-  const summary = await withTarget(opts, async ({ subscribers }) => {
+  const sendEmails = !opts.confirmed && opts.confirmationEmail !== false;
+  const summary = await withTarget(opts, async (target) => {
+    const { subscribers } = target;
     // Reported only once the target is reachable: an unreachable stack gives one line, nothing else.
     for (const line of skipped) process.stderr.write(`${line}\n`);
     const now = new Date();
@@ -135,6 +223,8 @@ export async function importCommand(file: string, opts: ImportOptions): Promise<
     } finally {
       bar?.stop();
     }
+    const emails = sendEmails ? await sendConfirmations(target, plan.rows, opts) : undefined;
+    for (const f of emails?.failed ?? []) process.stderr.write(`${file}: confirmation email to ${f.email} not sent: ${f.reason}\n`);
     return {
       file,
       status: opts.confirmed ? 'confirmed' : 'pending',
@@ -143,6 +233,7 @@ export async function importCommand(file: string, opts: ImportOptions): Promise<
       existing,
       invalid: plan.invalid.length,
       duplicates: plan.duplicates.length,
+      ...(emails ? { confirmationEmails: { sent: emails.sent, skipped: emails.skipped, failed: emails.failed.length } } : {}),
     };
   });
   if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -151,9 +242,15 @@ export async function importCommand(file: string, opts: ImportOptions): Promise<
       `Imported ${summary.created} new ${summary.status} subscribers from ${file} (${summary.existing} already present, ` +
         `${summary.invalid} invalid rows, ${summary.duplicates} duplicates skipped)\n`,
     );
+    const e = summary.confirmationEmails;
+    if (e) {
+      process.stdout.write(
+        `Sent ${e.sent} confirmation emails (${e.skipped} already sent one or no longer pending${e.failed ? `, ${e.failed} failed: run the import again to retry them` : ''})\n`,
+      );
+    }
   }
-  // Valid rows are imported either way; a non-zero exit tells scripts that some rows were not.
-  if (summary.invalid > 0) process.exitCode = EXIT.FAILED;
+  // Valid rows are imported either way; a non-zero exit tells scripts that some rows (or emails) were not.
+  if (summary.invalid > 0 || (summary.confirmationEmails?.failed ?? 0) > 0) process.exitCode = EXIT.FAILED;
 }
 
 // ---------- export ----------
@@ -215,8 +312,13 @@ export async function exportCommand(opts: TargetOptions & { csv?: boolean; json?
 export async function deleteCommand(raw: string, opts: TargetOptions & { json?: boolean }): Promise<void> {
   const email = emailArg(raw);
   const result = await withTarget(opts, async (t) => {
-    const deleted = await t.subscribers.delete(email);
-    const deliveryRecords = await t.campaigns.deleteSubscriberRecords(email);
+    // Any casing finds the subscriber (identity key); the spelling it was stored with may name older records.
+    const stored = (await t.subscribers.get(email))?.email;
+    const spellings = [...new Set([identityKey(email), email, ...(stored ? [stored] : [])])];
+    let deleted = false;
+    for (const spelling of spellings) if (await t.subscribers.delete(spelling)) deleted = true;
+    let deliveryRecords = 0;
+    for (const spelling of spellings) deliveryRecords += await t.campaigns.deleteSubscriberRecords(spelling);
     // A campaign still sending may have this address in a queued batch: the worker then finds no subscriber and
     // records a SKIPPED pair under the address. Running delete again once it has finished erases that too.
     const sending = (await t.campaigns.list()).filter((c) => c.status === 'SENDING').map((c) => c.campaignId);
@@ -232,6 +334,24 @@ export async function deleteCommand(raw: string, opts: TargetOptions & { json?: 
   if (result.sending.length > 0) {
     process.stderr.write(
       `newsletter: campaign ${result.sending.join(', ')} is still sending: run \`newsletter subscribers delete ${email}\` again once it has finished\n`,
+    );
+  }
+}
+
+// ---------- migrate-identities ----------
+
+/**
+ * `subscribers migrate-identities`: rewrite the records older versions stored under an address's exact spelling
+ * under its identity key (case-insensitive), merging case variants so the most restrictive status wins. Idempotent;
+ * run it once after upgrading (a second run finds nothing to do).
+ */
+export async function migrateIdentitiesCommand(opts: TargetOptions & { json?: boolean }): Promise<void> {
+  const result = await withTarget(opts, (t) => t.subscribers.migrateIdentities());
+  if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+  else {
+    process.stdout.write(
+      `Checked ${result.scanned} subscribers: ${result.migrated} moved to their case-insensitive key ` +
+        `(${result.merged} merged with another spelling), ${result.expiredRemoved} expired pending records removed\n`,
     );
   }
 }

@@ -28,13 +28,15 @@ export type SubscriberWriteOutcome =
 
 /** One page of confirmed subscribers, read from the sparse GSI. */
 export interface SubscriberPage {
-  items: Array<Pick<Subscriber, 'email' | 'name'>>;
+  /** `attributes` (custom import columns) only when the subscriber has some. */
+  items: Array<Pick<Subscriber, 'email' | 'name' | 'attributes'>>;
   /** Opaque cursor to resume after this page; absent on the last page. */
   cursor?: string;
 }
 
 /**
- * Subscribers, keyed by normalized email. Every state change is a single conditional write: no read-modify-write.
+ * Subscribers, keyed by identity: the normalized address compared case-insensitively (`identityKey` in
+ * core/subscribers/email.ts), so case variants of an address are one subscriber. Every state change is a single conditional write: no read-modify-write.
  * Reads ignore `pending` records whose `expiresAt` has passed (TTL deletion lags by up to two days).
  */
 export interface SubscriberRepository {
@@ -66,6 +68,12 @@ export interface SubscriberRepository {
    * being the one taken at `sentAt`, so it never undoes a later request's slot. No-op otherwise.
    */
   releaseConfirmation(email: string, sentAt: Date): Promise<void>;
+  /**
+   * Take the confirmation-email slot of an imported pending subscriber that has never been sent one (a live
+   * pending record without `confirmationSentAt`): true when this call took it, so of concurrent or repeated
+   * imports exactly one sends. Give it back with `releaseConfirmation` when the email could not be sent.
+   */
+  claimConfirmation(email: string, now: Date): Promise<boolean>;
   /** pending → confirmed. Idempotent: a confirmed subscriber gives `unchanged`. */
   confirm(email: string, now: Date): Promise<SubscriberWriteOutcome>;
   /** pending|confirmed → unsubscribed. Idempotent. */

@@ -142,8 +142,11 @@ function titleFor(status: number): string {
   }
 }
 
-/** Everything needed to serve the subscribers API, whatever the runtime (Lambda, local server, tests). */
-export interface SubscribersAppOptions extends Omit<SubscriberServiceDeps, 'renderConfirmation'> {
+/**
+ * Everything needed to serve the subscribers API, whatever the runtime (Lambda, local server, tests). `welcome`
+ * (the welcome email's loader, `loadWelcomeEmail` from http/welcome-email.ts) is sent once on confirmation.
+ */
+export interface SubscribersAppOptions extends Omit<SubscriberServiceDeps, 'renderConfirmation' | 'logError'> {
   /** Shown on pages and in the confirmation email; defaults to the SENDER's display name. */
   newsletterName?: string;
   templatesDir?: string;
@@ -156,6 +159,7 @@ export function buildSubscribersHandler(options: SubscribersAppOptions): HttpHan
   const { newsletterName = displayName(options.sender), templatesDir, logError, ...serviceDeps } = options;
   const service = createSubscriberService({
     ...serviceDeps,
+    ...(logError ? { logError } : {}),
     renderConfirmation: createConfirmationRenderer({ newsletterName }, templatesDir),
   });
   return createSubscribersHandler({

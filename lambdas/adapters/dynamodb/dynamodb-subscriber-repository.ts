@@ -5,6 +5,13 @@
  * concurrent requests cannot race (no read-modify-write). A failed condition is an outcome, not an error;
  * only then do we read the item to report what is there.
  * The sparse GSI attributes (gsi1pk/gsi1sk) exist only while a subscriber is confirmed.
+ *
+ * Identity: records are keyed by `identityKey(email)` (the address lower-cased), so the case variants of one
+ * mailbox are one record; `email` keeps the spelling the subscriber first gave. Records written by older versions
+ * under their exact spelling (`SUB#Bob@x.com`) keep working until `subscribers migrate-identities` rewrites them:
+ * for an address spelled with capitals, reads also look at that exact-spelling key (one more key, only then),
+ * status reads merge the two (the most restrictive status wins), a form sign-up or import finds the old record
+ * instead of creating a second one, and unsubscribe, suppression and erasure apply to both.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
@@ -19,11 +26,40 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Consent, Subscriber, SubscriberStatus } from '../../core/model.ts';
 import type { SubscriberPage, SubscriberRepository, SubscriberWriteOutcome } from '../../core/ports.ts';
-import { CONFIRMED_INDEX, CONFIRMED_PK, TTL_ATTRIBUTE, keys } from './table.ts';
+import { CONFIRMED_INDEX, CONFIRMED_PK, SUBSCRIBER_PREFIX, TTL_ATTRIBUTE, keys } from './table.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { importedSubscriber } from '../../core/subscribers/imported-subscriber.ts';
+import { identityKey } from '../../core/subscribers/email.ts';
+import { mergeIdentityRecords, strictestStatus } from '../../core/subscribers/identity-merge.ts';
 
 const SUBSCRIBER_SK = keys.subscriber('x').sk;
+type Key = { pk: string; sk: string };
+
+/** The keys an address may be stored under: its identity key, then (when it differs) an older version's exact spelling. */
+function candidateKeys(email: string): Key[] {
+  const id = keys.subscriber(email);
+  const legacy = keys.legacySubscriber(email);
+  return legacy.pk === id.pk ? [id] : [id, legacy];
+}
+
+/** A condition that holds while the item is as it was read (every write to a subscriber moves `updatedAt`). */
+function unchangedSince(item: Record<string, unknown>) {
+  return typeof item.updatedAt === 'string'
+    ? { ConditionExpression: 'updatedAt = :seen', ExpressionAttributeValues: { ':seen': item.updatedAt } }
+    : { ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(updatedAt)' };
+}
+
+/** What `subscribers migrate-identities` did (see {@link DynamoDbSubscriberRepository.migrateIdentities}). */
+export interface IdentityMigration {
+  /** Subscriber records read. */
+  scanned: number;
+  /** Records stored under an exact-spelling key, rewritten under their identity key (merged when one existed). */
+  migrated: number;
+  /** Of those, how many were merged into a record already present under the identity key (or an earlier variant). */
+  merged: number;
+  /** Expired pending records under an exact-spelling key, removed. */
+  expiredRemoved: number;
+}
 const STORED_FIELDS = [
   'email', 'status', 'name', 'attributes', 'createdAt', 'updatedAt', 'confirmedAt', 'unsubscribedAt',
   'confirmationSentAt', 'consent', TTL_ATTRIBUTE,
@@ -41,6 +77,10 @@ function isConditionFailure(err: unknown): boolean {
 function isExpired(item: Record<string, unknown>, now: Date): boolean {
   const exp = item[TTL_ATTRIBUTE];
   return item.status === 'pending' && typeof exp === 'number' && exp <= epochSeconds(now);
+}
+
+function isAttributeMap(value: unknown): value is Record<string, string> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
 }
 
 function toSubscriber(item: Record<string, unknown>): Subscriber {
@@ -72,7 +112,7 @@ export function importedSubscriberItem(input: Parameters<SubscriberRepository['i
   return {
     ...keys.subscriber(input.email),
     ...subscriber,
-    ...(subscriber.status === 'confirmed' ? { gsi1pk: CONFIRMED_PK, gsi1sk: input.email } : {}),
+    ...(subscriber.status === 'confirmed' ? { gsi1pk: CONFIRMED_PK, gsi1sk: identityKey(input.email) } : {}),
   };
 }
 
@@ -88,11 +128,11 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
-  private async getItem(email: string, projection?: string): Promise<Record<string, unknown> | undefined> {
+  private async getByKey(key: Key, projection?: string): Promise<Record<string, unknown> | undefined> {
     const res = await this.doc.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: keys.subscriber(email),
+        Key: key,
         ConsistentRead: true,
         ...(projection ? { ProjectionExpression: projection, ExpressionAttributeNames: { '#status': 'status' } } : {}),
       }),
@@ -101,14 +141,31 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
     return res.Item;
   }
 
+  /** The live records of an address: under its identity key, then under an older version's exact spelling. */
+  private async liveItems(email: string, projection?: string): Promise<Record<string, unknown>[]> {
+    const found = await Promise.all(candidateKeys(email).map((key) => this.getByKey(key, projection)));
+    return found.filter((item): item is Record<string, unknown> => item !== undefined);
+  }
+
+  /**
+   * The key this address's writes go to: its identity key, unless only an older version's exact-spelling record
+   * exists (then that one, so a sign-up or confirmation finds it instead of creating a second record).
+   */
+  private async resolveKey(email: string): Promise<Key> {
+    const [id, legacy] = candidateKeys(email) as [Key, Key | undefined];
+    if (!legacy || !(await this.getByKey(legacy, `pk, #status, ${TTL_ATTRIBUTE}`))) return id;
+    return (await this.getByKey(id, `pk, #status, ${TTL_ATTRIBUTE}`)) ? id : legacy;
+  }
+
+  /** The identity record, else an older version's record under this exact spelling. */
   async get(email: string): Promise<Subscriber | undefined> {
-    const item = await this.getItem(email);
+    const [item] = await this.liveItems(email);
     return item && toSubscriber(item);
   }
 
   async getStatus(email: string): Promise<SubscriberStatus | undefined> {
-    const item = await this.getItem(email, `#status, ${TTL_ATTRIBUTE}`);
-    return item?.status as SubscriberStatus | undefined;
+    const items = await this.liveItems(email, `#status, ${TTL_ATTRIBUTE}`);
+    return strictestStatus(items.map((i) => i.status as SubscriberStatus));
   }
 
   /**
@@ -118,29 +175,32 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
    * it throws rather than return a partial map, because a missing status would read as "absent" and skip someone.
    */
   async getStatuses(emails: string[]): Promise<Map<string, SubscriberStatus>> {
-    // BatchGetItem refuses duplicate keys in one request.
+    // BatchGetItem refuses duplicate keys in one request. Each address reads the same keys as getStatus.
     const unique = [...new Set(emails)];
-    // Keys are built by the same keys.subscriber as getStatus, so an address is read exactly as getStatus reads it.
-    const emailOfPk = new Map(unique.map((email) => [keys.subscriber(email).pk, email]));
-    const out = new Map<string, SubscriberStatus>();
+    const pks = [...new Set(unique.flatMap((email) => candidateKeys(email).map((k) => k.pk)))];
+    const statusOfPk = new Map<string, SubscriberStatus>();
     const chunks: string[][] = [];
-    for (let i = 0; i < unique.length; i += BATCH_GET_KEYS) chunks.push(unique.slice(i, i + BATCH_GET_KEYS));
+    for (let i = 0; i < pks.length; i += BATCH_GET_KEYS) chunks.push(pks.slice(i, i + BATCH_GET_KEYS));
     const now = this.now();
     await Promise.all(
       chunks.map(async (chunk) => {
         for (const item of await this.batchGetSubscribers(chunk)) {
-          const email = emailOfPk.get(item.pk as string);
-          if (email !== undefined && !isExpired(item, now)) out.set(email, item.status as SubscriberStatus);
+          if (!isExpired(item, now)) statusOfPk.set(item.pk as string, item.status as SubscriberStatus);
         }
       }),
     );
+    const out = new Map<string, SubscriberStatus>();
+    for (const email of unique) {
+      const status = strictestStatus(candidateKeys(email).map((k) => statusOfPk.get(k.pk)));
+      if (status) out.set(email, status);
+    }
     return out;
   }
 
-  /** One chunk of at most 100 distinct addresses, retrying UnprocessedKeys. */
-  private async batchGetSubscribers(emails: string[]): Promise<Record<string, unknown>[]> {
+  /** One chunk of at most 100 distinct subscriber keys, retrying UnprocessedKeys. */
+  private async batchGetSubscribers(pks: string[]): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
-    let pending: Record<string, unknown>[] = emails.map((email) => keys.subscriber(email));
+    let pending: Record<string, unknown>[] = pks.map((pk) => ({ pk, sk: SUBSCRIBER_SK }));
     for (let attempt = 1; ; attempt++) {
       const res = await this.doc.send(
         new BatchGetCommand({
@@ -165,6 +225,7 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
   }
 
   async upsertPending(input: Parameters<SubscriberRepository['upsertPending']>[0]) {
+    const key = await this.resolveKey(input.email);
     const nowIso = input.now.toISOString();
     const nowS = epochSeconds(input.now);
     const consent: Consent = { at: nowIso, method: 'double-opt-in', source: input.source };
@@ -185,12 +246,13 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
       const res = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: keys.subscriber(input.email),
+          Key: key,
           ConditionExpression:
             `attribute_not_exists(pk) OR ${EXPIRED_PENDING} OR ` +
             `((#status = :pending OR #status = :unsub) AND (attribute_not_exists(confirmationSentAt) OR confirmationSentAt <= :cutoff))`,
           UpdateExpression:
-            `SET #status = :pending, email = :email, createdAt = if_not_exists(createdAt, :now), updatedAt = :now, ` +
+            // The first spelling given stays the one shown (a case variant is the same subscriber).
+            `SET #status = :pending, email = if_not_exists(email, :email), createdAt = if_not_exists(createdAt, :now), updatedAt = :now, ` +
             `confirmationSentAt = :now, ${TTL_ATTRIBUTE} = :exp, consent = :consent${setName} REMOVE gsi1pk, gsi1sk`,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: {
@@ -214,7 +276,7 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: keys.subscriber(input.email),
+          Key: key,
           ConditionExpression: `${LIVE_PENDING} OR #status = :unsub`,
           UpdateExpression: `SET #status = :pending, updatedAt = :now, ${TTL_ATTRIBUTE} = :exp, consent = :consent${setName}`,
           ExpressionAttributeNames: names,
@@ -229,27 +291,53 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
     return { outcome: 'ignored' as const, mayResend: false };
   }
 
+  /** On every key of the address: the condition (the slot taken at `sentAt`) picks the record that took it. */
   async releaseConfirmation(email: string, sentAt: Date): Promise<void> {
+    for (const key of candidateKeys(email)) {
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            ConditionExpression: 'confirmationSentAt = :sentAt',
+            UpdateExpression: 'REMOVE confirmationSentAt',
+            ExpressionAttributeValues: { ':sentAt': sentAt.toISOString() },
+          }),
+        );
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+      }
+    }
+  }
+
+  async claimConfirmation(email: string, now: Date): Promise<boolean> {
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: keys.subscriber(email),
-          ConditionExpression: 'confirmationSentAt = :sentAt',
-          UpdateExpression: 'REMOVE confirmationSentAt',
-          ExpressionAttributeValues: { ':sentAt': sentAt.toISOString() },
+          Key: await this.resolveKey(email),
+          ConditionExpression: `${LIVE_PENDING} AND attribute_not_exists(confirmationSentAt)`,
+          UpdateExpression: 'SET confirmationSentAt = :now',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':pending': 'pending', ':now': now.toISOString(), ':nowS': epochSeconds(now) },
         }),
       );
+      return true;
     } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+      if (isConditionFailure(err)) return false;
+      throw err;
     }
   }
 
   /** Run a conditional update; on a failed condition, report what is there instead. */
-  private async transition(email: string, update: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'Key'>): Promise<SubscriberWriteOutcome> {
+  private async transition(
+    email: string,
+    update: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName' | 'Key'>,
+    key: Key = keys.subscriber(email),
+  ): Promise<SubscriberWriteOutcome> {
     try {
       const res = await this.doc.send(
-        new UpdateCommand({ TableName: this.tableName, Key: keys.subscriber(email), ReturnValues: 'ALL_NEW', ...update }),
+        new UpdateCommand({ TableName: this.tableName, Key: key, ReturnValues: 'ALL_NEW', ...update }),
       );
       return { kind: 'changed', subscriber: toSubscriber(res.Attributes ?? {}) };
     } catch (err) {
@@ -259,7 +347,17 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
     return current ? { kind: 'unchanged', subscriber: current } : { kind: 'not-found' };
   }
 
-  confirm(email: string, now: Date): Promise<SubscriberWriteOutcome> {
+  /**
+   * Applied to every key of the address (identity, then an older version's exact spelling): leaving must reach
+   * whichever record the sends go to. `changed` when either record changed.
+   */
+  private async transitionAll(email: string, update: Parameters<DynamoDbSubscriberRepository['transition']>[1]): Promise<SubscriberWriteOutcome> {
+    const outcomes: SubscriberWriteOutcome[] = [];
+    for (const key of candidateKeys(email)) outcomes.push(await this.transition(email, update, key));
+    return outcomes.find((o) => o.kind === 'changed') ?? outcomes.find((o) => o.kind === 'unchanged') ?? { kind: 'not-found' };
+  }
+
+  async confirm(email: string, now: Date): Promise<SubscriberWriteOutcome> {
     return this.transition(email, {
       ConditionExpression: LIVE_PENDING,
       UpdateExpression:
@@ -272,13 +370,13 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
         ':now': now.toISOString(),
         ':nowS': epochSeconds(now),
         ':gsiPk': CONFIRMED_PK,
-        ':email': email,
+        ':email': identityKey(email),
       },
-    });
+    }, await this.resolveKey(email));
   }
 
   unsubscribe(email: string, now: Date): Promise<SubscriberWriteOutcome> {
-    return this.transition(email, {
+    return this.transitionAll(email, {
       ConditionExpression: `${LIVE_PENDING} OR #status = :confirmed`,
       // The record stays (without TTL) so that a later import or form cannot silently bring the address back.
       UpdateExpression: `SET #status = :unsub, unsubscribedAt = :now, updatedAt = :now REMOVE gsi1pk, gsi1sk, ${TTL_ATTRIBUTE}`,
@@ -294,7 +392,7 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
   }
 
   suppress(email: string, reason: 'bounced' | 'complained', now: Date): Promise<SubscriberWriteOutcome> {
-    return this.transition(email, {
+    return this.transitionAll(email, {
       ConditionExpression: 'attribute_exists(pk) AND #status <> :reason',
       UpdateExpression: `SET #status = :reason, updatedAt = :now REMOVE gsi1pk, gsi1sk, ${TTL_ATTRIBUTE}`,
       ExpressionAttributeNames: { '#status': 'status' },
@@ -303,6 +401,9 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
   }
 
   async importSubscriber(input: Parameters<SubscriberRepository['importSubscriber']>[0]): Promise<'created' | 'exists'> {
+    const [, legacy] = candidateKeys(input.email);
+    // An older version's record under this exact spelling is this subscriber: never a second record beside it.
+    if (legacy && (await this.getByKey(legacy, `pk, #status, ${TTL_ATTRIBUTE}`))) return 'exists';
     const item = importedSubscriberItem(input);
     try {
       await this.doc.send(
@@ -321,11 +422,14 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
     }
   }
 
+  /** Removes the identity record and an older version's record under this exact spelling. */
   async delete(email: string): Promise<boolean> {
-    const res = await this.doc.send(
-      new DeleteCommand({ TableName: this.tableName, Key: keys.subscriber(email), ReturnValues: 'ALL_OLD' }),
-    );
-    return res.Attributes !== undefined;
+    let deleted = false;
+    for (const key of candidateKeys(email)) {
+      const res = await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: key, ReturnValues: 'ALL_OLD' }));
+      if (res.Attributes !== undefined) deleted = true;
+    }
+    return deleted;
   }
 
   /** Query the sparse GSI: only confirmed subscribers are in it. */
@@ -346,6 +450,7 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
     const items = (res.Items ?? []).map((i) => ({
       email: i.email as string,
       ...(typeof i.name === 'string' ? { name: i.name } : {}),
+      ...(isAttributeMap(i.attributes) && Object.keys(i.attributes).length > 0 ? { attributes: i.attributes } : {}),
     }));
     return { items, ...(res.LastEvaluatedKey ? { cursor: encodeCursor(res.LastEvaluatedKey) } : {}) };
   }
@@ -361,7 +466,92 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
     return count;
   }
 
+  /**
+   * `subscribers migrate-identities`: rewrite every record an older version stored under its exact spelling
+   * (`SUB#Bob@x.com`) under its identity key (`SUB#bob@x.com`), merging it with a record already there (the most
+   * restrictive status wins, see identity-merge.ts). Idempotent, and safe beside live traffic: the identity record
+   * is written only if unchanged since it was read, and the old record is deleted only if unchanged since it was
+   * merged, else that record is merged again (up to 5 times, then it throws). One Scan of the table.
+   */
+  async migrateIdentities(onProgress?: (m: IdentityMigration) => void): Promise<IdentityMigration> {
+    const result: IdentityMigration = { scanned: 0, migrated: 0, merged: 0, expiredRemoved: 0 };
+    for await (const items of this.subscriberPages('pk')) {
+      for (const item of items) {
+        result.scanned += 1;
+        const pk = String(item.pk);
+        const spelling = pk.slice(SUBSCRIBER_PREFIX.length);
+        if (pk === keys.subscriber(spelling).pk) continue;
+        const outcome = await this.migrateOne(spelling);
+        if (outcome === 'expired') result.expiredRemoved += 1;
+        else if (outcome !== 'gone') {
+          result.migrated += 1;
+          if (outcome === 'merged') result.merged += 1;
+        }
+      }
+      onProgress?.({ ...result });
+    }
+    return result;
+  }
+
+  /** Move one exact-spelling record under its identity key. */
+  private async migrateOne(spelling: string): Promise<'moved' | 'merged' | 'expired' | 'gone'> {
+    const legacyKey = keys.legacySubscriber(spelling);
+    const idKey = keys.subscriber(spelling);
+    const read = async (key: Key) =>
+      (await this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }))).Item;
+    const now = this.now();
+    let merged = false;
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const old = await read(legacyKey);
+      // Absent at once: another run (or an erasure) got there first.
+      if (!old) return attempt === 1 ? 'gone' : merged ? 'merged' : 'moved';
+      if (!isExpired(old, now)) {
+        const current = await read(idKey);
+        const live = current && !isExpired(current, now) ? current : undefined;
+        const record = mergeIdentityRecords([toSubscriber(old), ...(live ? [toSubscriber(live)] : [])]);
+        if (live) merged = true;
+        try {
+          await this.doc.send(
+            new PutCommand({
+              TableName: this.tableName,
+              Item: {
+                ...idKey,
+                ...record,
+                ...(record.status === 'confirmed' ? { gsi1pk: CONFIRMED_PK, gsi1sk: identityKey(record.email) } : {}),
+              },
+              ...(current ? unchangedSince(current) : { ConditionExpression: 'attribute_not_exists(pk)' }),
+            }),
+          );
+        } catch (err) {
+          if (isConditionFailure(err)) continue;
+          throw err;
+        }
+      }
+      try {
+        await this.doc.send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: legacyKey,
+            ...unchangedSince(old),
+          }),
+        );
+        return isExpired(old, now) ? 'expired' : merged ? 'merged' : 'moved';
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+      }
+    }
+    throw new Error(`${legacyKey.pk} kept changing while it was migrated: run migrate-identities again`);
+  }
+
   async *scan(): AsyncIterable<Subscriber> {
+    for await (const items of this.subscriberPages()) {
+      const now = this.now();
+      for (const item of items) if (!isExpired(item, now)) yield toSubscriber(item);
+    }
+  }
+
+  /** Every subscriber item, a Scan page at a time (optionally only some attributes). */
+  private async *subscriberPages(projection?: string): AsyncIterable<Record<string, unknown>[]> {
     let start: Record<string, unknown> | undefined;
     do {
       const res = await this.doc.send(
@@ -369,11 +559,11 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
           TableName: this.tableName,
           FilterExpression: 'sk = :sk',
           ExpressionAttributeValues: { ':sk': SUBSCRIBER_SK },
+          ...(projection ? { ProjectionExpression: projection } : {}),
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      const now = this.now();
-      for (const item of res.Items ?? []) if (!isExpired(item, now)) yield toSubscriber(item);
+      yield res.Items ?? [];
       start = res.LastEvaluatedKey;
     } while (start);
   }

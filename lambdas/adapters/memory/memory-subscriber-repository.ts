@@ -1,11 +1,13 @@
 /**
  * In-memory SubscriberRepository for core tests and demos. Same contract as the DynamoDB adapter
  * (test/adapters/subscriber-repository-contract.ts runs against both); JS is single-threaded, so each
- * method body is atomic like a conditional write.
+ * method body is atomic like a conditional write. Keyed by `identityKey(email)` like the table: case variants are
+ * one subscriber, shown with the spelling first given.
  */
 import type { Subscriber, SubscriberStatus } from '../../core/model.ts';
 import { importedSubscriber } from '../../core/subscribers/imported-subscriber.ts';
 import type { SubscriberPage, SubscriberRepository, SubscriberWriteOutcome } from '../../core/ports.ts';
+import { identityKey } from '../../core/subscribers/email.ts';
 
 const epoch = (d: Date) => Math.floor(d.getTime() / 1000);
 
@@ -15,7 +17,7 @@ export class MemorySubscriberRepository implements SubscriberRepository {
   constructor(private readonly now: () => Date = () => new Date()) {}
 
   private live(email: string, now: Date = this.now()): Subscriber | undefined {
-    const s = this.items.get(email);
+    const s = this.items.get(identityKey(email));
     if (!s) return undefined;
     if (s.status === 'pending' && s.expiresAt !== undefined && s.expiresAt <= epoch(now)) return undefined;
     return s;
@@ -51,7 +53,7 @@ export class MemorySubscriberRepository implements SubscriberRepository {
       ...(input.name ? { name: input.name } : {}),
     };
     if (!current) {
-      this.items.set(input.email, { email: input.email, createdAt: nowIso, ...fresh, confirmationSentAt: nowIso });
+      this.items.set(identityKey(input.email), { email: input.email, createdAt: nowIso, ...fresh, confirmationSentAt: nowIso });
       return { outcome: 'created' as const, mayResend: true };
     }
     if (current.status !== 'pending' && current.status !== 'unsubscribed') return { outcome: 'ignored' as const, mayResend: false };
@@ -62,8 +64,15 @@ export class MemorySubscriberRepository implements SubscriberRepository {
   }
 
   async releaseConfirmation(email: string, sentAt: Date): Promise<void> {
-    const current = this.items.get(email);
+    const current = this.items.get(identityKey(email));
     if (current?.confirmationSentAt === sentAt.toISOString()) delete current.confirmationSentAt;
+  }
+
+  async claimConfirmation(email: string, now: Date): Promise<boolean> {
+    const s = this.live(email, now);
+    if (s?.status !== 'pending' || s.confirmationSentAt) return false;
+    s.confirmationSentAt = now.toISOString();
+    return true;
   }
 
   private change(email: string, now: Date, allowed: (s: Subscriber) => boolean, apply: (s: Subscriber) => void): SubscriberWriteOutcome {
@@ -101,25 +110,32 @@ export class MemorySubscriberRepository implements SubscriberRepository {
 
   async importSubscriber(input: Parameters<SubscriberRepository['importSubscriber']>[0]): Promise<'created' | 'exists'> {
     if (this.live(input.email, input.now)) return 'exists';
-    this.items.set(input.email, importedSubscriber(input));
+    this.items.set(identityKey(input.email), importedSubscriber(input));
     return 'created';
   }
 
   async delete(email: string) {
-    return this.items.delete(email);
+    return this.items.delete(identityKey(email));
   }
 
   private confirmedSorted() {
-    return [...this.items.values()].filter((s) => s.status === 'confirmed').sort((a, b) => (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
+    return [...this.items.entries()]
+      .filter(([, s]) => s.status === 'confirmed')
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, s]) => ({ key, s }));
   }
 
   async listConfirmed(cursor: string | undefined, limit: number): Promise<SubscriberPage> {
     const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString('utf8');
-    const rest = this.confirmedSorted().filter((s) => after === undefined || s.email > after);
+    const rest = this.confirmedSorted().filter(({ key }) => after === undefined || key > after);
     const page = rest.slice(0, limit);
-    const items = page.map((s) => ({ email: s.email, ...(s.name ? { name: s.name } : {}) }));
+    const items = page.map(({ s }) => ({
+      email: s.email,
+      ...(s.name ? { name: s.name } : {}),
+      ...(s.attributes && Object.keys(s.attributes).length > 0 ? { attributes: { ...s.attributes } } : {}),
+    }));
     const last = page[page.length - 1];
-    return { items, ...(rest.length > limit && last ? { cursor: Buffer.from(last.email).toString('base64url') } : {}) };
+    return { items, ...(rest.length > limit && last ? { cursor: Buffer.from(last.key).toString('base64url') } : {}) };
   }
 
   async countConfirmed() {
@@ -128,8 +144,8 @@ export class MemorySubscriberRepository implements SubscriberRepository {
 
   async *scan() {
     const now = this.now();
-    for (const email of [...this.items.keys()]) {
-      const s = this.live(email, now);
+    for (const key of [...this.items.keys()]) {
+      const s = this.live(key, now);
       if (s) yield structuredClone(s);
     }
   }

@@ -4,8 +4,12 @@
  * We accept what a mailbox provider hands out, not everything RFC 5322 allows: a bare `local@domain`
  * (no display name, comments, quoted strings or address literals), an ASCII dot-atom local part of at most
  * 64 characters, and a DNS domain with at least one dot. A non-ASCII domain is converted to punycode.
- * Normalization trims spaces and lower-cases the domain; the local part keeps its case (RFC 5321 says it
- * may be case-sensitive).
+ * Normalization trims spaces and lower-cases the domain; the local part keeps its case for display (RFC 5321
+ * says it may be case-sensitive).
+ *
+ * Identity is the whole address compared case-insensitively ({@link identityKey}): no mailbox provider in use
+ * treats `Bob@x.com` and `bob@x.com` as two mailboxes, so they are one subscriber, with one status, one resend
+ * window and one delivery per issue. The stored `email` keeps the spelling the subscriber first gave.
  */
 import { domainToASCII } from 'node:url';
 
@@ -51,6 +55,15 @@ export function normalizeEmail(raw: unknown): EmailCheck {
   const email = `${local}@${domain}`;
   if (email.length > MAX_EMAIL_LENGTH) return { ok: false, reason: 'The email address is too long.' };
   return { ok: true, email };
+}
+
+/**
+ * The key that identifies a subscriber's mailbox: the (normalized) address lower-cased as a whole. Every lookup,
+ * storage key, de-duplication and delivery pair uses it; the spelling shown to people is kept separately.
+ * Lower-casing is idempotent and never changes the address's length: normalized addresses are ASCII.
+ */
+export function identityKey(email: string): string {
+  return email.toLowerCase();
 }
 
 /** The display name of a sender address: `Akira's ML News <news@example.com>` → `Akira's ML News`. */
