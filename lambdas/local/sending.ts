@@ -12,7 +12,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbCampaignRepository } from '../adapters/dynamodb/dynamodb-campaign-repository.ts';
 import { DynamoDbSubscriberRepository } from '../adapters/dynamodb/dynamodb-subscriber-repository.ts';
 import { DynamoDbIssueStore } from '../adapters/dynamodb/dynamodb-issue-store.ts';
-import { SesMailer } from '../adapters/ses/ses-mailer.ts';
+import { SES_SEND_CLIENT_OPTIONS, SesMailer } from '../adapters/ses/ses-mailer.ts';
 import { compilePersonalizer } from '../core/issue/personalize.ts';
 import type { Clock, Mailer, Queue, TokenKeys } from '../core/ports.ts';
 import { systemClock } from '../core/ports.ts';
@@ -48,7 +48,10 @@ export interface SendingOptions {
   rateFraction?: number;
   /** Fixed MaxSendRate instead of reading GetAccount from the emulator. */
   maxSendRate?: number;
-  /** In-process queue settings (batch size, concurrency, visibility timeout, max receives). */
+  /**
+   * In-process queue settings (batch size, concurrency, visibility timeout, max receives, and `timeoutMs`: the
+   * worker's local function timeout, default 300 s as on AWS, from which its remaining time counts down).
+   */
   queue?: LocalQueueOptions;
   /**
    * Where the send Lambda enqueues instead of the in-process queue (benchmarks: a counting sink, to measure the
@@ -67,6 +70,11 @@ export interface SendingOptions {
   pageSize?: number;
   /** Backoff base after throttling (default 200 ms). */
   backoffMs?: number;
+  /** The worker stops claiming with less than this left of `queue.timeoutMs` (default 20 s, as on AWS). */
+  deadlineMarginMs?: number;
+  /** Receives without progress before the worker gives up on a message and pauses the campaign (default 5). */
+  maxIdleReceives?: number;
+  /** Where the worker and the SES events handler log (default: nowhere). */
   log?: WorkerLogger;
 }
 
@@ -96,7 +104,8 @@ export function attachSending(stack: SendingStackLike, options: SendingOptions):
   const clock = options.clock ?? systemClock;
   const ddb = localDynamoClient(stack.dynamoEndpoint);
   const doc = DynamoDBDocumentClient.from(ddb, DOCUMENT_CLIENT_OPTIONS);
-  const ses = new SESv2Client({ endpoint: stack.sesEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  // The same SES client options as the worker on AWS: one attempt per call, bounded timeouts.
+  const ses = new SESv2Client({ ...SES_SEND_CLIENT_OPTIONS, endpoint: stack.sesEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const mailer = options.mailer ?? new SesMailer(ses);
   const campaigns = new DynamoDbCampaignRepository(doc, stack.tableName);
   const subscribers = new DynamoDbSubscriberRepository(doc, stack.tableName);
@@ -139,12 +148,14 @@ export function attachSending(stack: SendingStackLike, options: SendingOptions):
     maxReceiveCount: options.queue?.maxReceiveCount ?? 5,
     ...(options.workerConcurrency ? { concurrency: options.workerConcurrency } : {}),
     ...(options.backoffMs !== undefined ? { backoffMs: options.backoffMs } : {}),
+    ...(options.deadlineMarginMs !== undefined ? { deadlineMarginMs: options.deadlineMarginMs } : {}),
+    maxIdleReceives: options.maxIdleReceives ?? 5,
     ...(options.time ? { time: options.time } : {}),
     ...(options.log ? { log: options.log } : {}),
   });
   queue.consume(worker);
 
-  const events = createSesEventsHandler({ subscribers, campaigns, clock });
+  const events = createSesEventsHandler({ subscribers, campaigns, clock }, options.log ? { log: options.log } : {});
 
   return {
     invokeSend: (event, context) => send(event, context),

@@ -209,8 +209,8 @@ function sqsRecord(id: string, campaignId: string, emails: string[]): SQSRecord 
   } as unknown as SQSRecord;
 }
 
-describe('nothing is lost: dead letters, a lost queue, completion without a status read', () => {
-  it('a worker that throws on every receive (stored issue unreadable) dead-letters the message; after the fix, resume delivers exactly once', async () => {
+describe('nothing is lost: a message that never succeeds, a lost queue, completion without a status read', () => {
+  it('a worker that throws on every receive (stored issue unreadable) parks the message and pauses the campaign (empty DLQ); after the fix, resume delivers exactly once', async () => {
     const { sending, emails, result } = await fannedOutWithQueueHeld(25, 'dlq.test', 'dlq-1', {
       queue: { visibilityTimeoutMs: 5, maxReceiveCount: 3, concurrency: 2 },
     });
@@ -222,9 +222,11 @@ describe('nothing is lost: dead letters, a lost queue, completion without a stat
     await doc.send(new PutCommand({ TableName: key.TableName, Item: { ...stored, body: new TextEncoder().encode('{ not json') } }));
     sending.queue.consume(sending.worker);
     await sending.drain();
-    expect(sending.queue.deadLetters).toHaveLength(1);
+    expect(sending.queue.deadLetters).toHaveLength(0);
     const stuck = (await sending.campaigns.accounting('dlq-1'))!;
-    expect(stuck).toMatchObject({ audience: 25, sent: 0, queued: 25, status: 'SENDING' });
+    expect(stuck).toMatchObject({ audience: 25, sent: 0, queued: 25, status: 'PAUSED' });
+    expect((await sending.campaigns.get('dlq-1'))!.pausedReason).toMatch(/queue message .*receive/);
+    expect((await sending.campaigns.listPending('dlq-1', undefined, 100)).items).toHaveLength(25);
     expect(countByRecipient(await storedEmails(env.emulators.sesEndpoint), 'dlq-1').size).toBe(0);
 
     await doc.send(new PutCommand({ TableName: key.TableName, Item: stored })); // the cause is fixed

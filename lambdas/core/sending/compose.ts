@@ -10,6 +10,8 @@ import type { StoredIssue } from '../ports.ts';
 export interface Recipient {
   email: string;
   name?: string;
+  /** Custom import attributes (`{{attributes.tier}}`), string to string; omitted when empty. */
+  attributes?: Readonly<Record<string, string>>;
 }
 
 /** The body of one queue message: up to 50 recipients of one campaign. */
@@ -76,6 +78,7 @@ export async function composeEmail(
     viewInBrowserUrl,
     email: recipient.email,
     ...(recipient.name ? { name: recipient.name } : {}),
+    ...(recipient.attributes ? { attributes: recipient.attributes } : {}),
   });
   return {
     from: settings.sender,
@@ -108,7 +111,19 @@ export function parseRecipientBatch(body: string): RecipientBatch | undefined {
   for (const r of recipients) {
     if (!r || typeof r !== 'object' || typeof (r as Recipient).email !== 'string') return undefined;
     const { email, name } = r as Recipient;
-    out.push(typeof name === 'string' && name ? { email, name } : { email });
+    const attributes = parseAttributes((r as { attributes?: unknown }).attributes);
+    out.push({ email, ...(typeof name === 'string' && name ? { name } : {}), ...(attributes ? { attributes } : {}) });
   }
   return { campaignId, recipients: out };
+}
+
+/**
+ * A recipient's `attributes`: an object of string values. Anything else (an array, a non-string value) is not
+ * worth dropping the whole message for: non-string entries are left out, and an empty result is omitted.
+ */
+function parseAttributes(value: unknown): Record<string, string> | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  // fromEntries defines own properties, so a `__proto__` key stays plain data.
+  const entries = Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string');
+  return entries.length > 0 ? Object.fromEntries(entries) : undefined;
 }

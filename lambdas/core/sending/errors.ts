@@ -1,6 +1,9 @@
 /**
  * How the worker reacts to a failed SendEmail. SES v2 errors are classified by their `name` (the SDK sets it to the
- * exception's name) and, for unnamed transport faults, by `$metadata.httpStatusCode`.
+ * exception's name) and, for unnamed transport faults, by `$metadata.httpStatusCode`; errors without any answer
+ * from SES by the Node.js error `code` and the SDK's NodeHttpHandler's messages (it passes socket errors through
+ * unchanged, renames ECONNRESET / EPIPE / ETIMEDOUT to `TimeoutError` keeping their `code`, and names its own
+ * connection and request timeouts `TimeoutError`).
  */
 
 /**
@@ -8,10 +11,14 @@
  * - `message-fatal`: this one email can never be sent; record FAILED and never retry it.
  * - `campaign-fatal`: nothing can be sent right now (account paused, suspended, daily quota); pause the campaign,
  *   keep the remaining recipients QUEUED, and wait for an operator `resume`.
- * - `in-doubt`: no answer from SES at all (connection reset, timeout, a crash): SES may have accepted the email.
- *   The pair stays SENDING and the message is retried, so the retry records UNKNOWN instead of sending twice.
+ * - `unsent`: the request never reached SES (connection refused, DNS failure, TLS handshake failure, no connection
+ *   within the connect timeout). SES cannot have accepted it, so the claim is given back and the recipient is
+ *   retried like a throttled one; when it persists the campaign is paused. Never UNKNOWN.
+ * - `in-doubt`: the request may have reached SES and no answer came back (reset or timeout after connecting, a
+ *   crash): SES may have accepted the email. The pair stays SENDING and the message is retried, so the retry
+ *   records UNKNOWN instead of sending twice.
  */
-export type SendErrorClass = 'throttling' | 'message-fatal' | 'campaign-fatal' | 'in-doubt';
+export type SendErrorClass = 'throttling' | 'message-fatal' | 'campaign-fatal' | 'unsent' | 'in-doubt';
 
 const THROTTLING = new Set(['TooManyRequestsException', 'ThrottlingException', 'Throttling', 'ServiceUnavailable', 'InternalFailure']);
 const MESSAGE_FATAL = new Set(['MessageRejected', 'BadRequestException', 'MailFromDomainNotVerifiedException', 'InvalidParameterValue', 'NotFoundException']);
@@ -23,8 +30,40 @@ function isDailyQuota(message: string): boolean {
 }
 
 /**
+ * Socket error codes raised before a single byte of the request can have been sent: the connection itself failed
+ * (refused, no route, name resolution). Retrying them can never send an email twice.
+ */
+const UNSENT_CODES = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH',
+  'ENETDOWN', 'EADDRNOTAVAIL',
+]);
+/** Certificate verification failures (OpenSSL's codes as Node.js reports them): the TLS handshake never completed. */
+const TLS_CERT_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_(GET|VERIFY|DECRYPT)|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$)/;
+/** Messages of failures before the request was written: Node's TLS handshake reset, the SDK's connect timeout. */
+const UNSENT_MESSAGE = /before secure TLS connection was established|did not establish a connection/i;
+
+/**
+ * True when the error proves the request never left this process for SES: refused or unroutable connection, DNS,
+ * TLS handshake, connect timeout. A reset or timeout after connecting (ECONNRESET, EPIPE, the request timeout) is
+ * not: the request may have been written and accepted.
+ */
+export function isUnsentError(err: unknown): boolean {
+  const e = (err ?? {}) as { code?: unknown; message?: unknown; syscall?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  const message = typeof e.message === 'string' ? e.message : '';
+  if (UNSENT_CODES.has(code) || TLS_CERT_CODE.test(code)) return true;
+  // getaddrinfo failures carry the syscall even with an unusual code.
+  if (e.syscall === 'getaddrinfo') return true;
+  return UNSENT_MESSAGE.test(message);
+}
+
+/**
  * Classify a SendEmail failure. An error with an HTTP status is an answer from SES (429/5xx: throttling,
- * other 4xx: message-fatal); an error without one never reached an answer and is `in-doubt`.
+ * other 4xx: message-fatal); an error that proves the request never reached SES is `unsent`; any other error
+ * without an answer is `in-doubt`.
+ *
+ * This relies on the SES client making one attempt per call (`maxAttempts: 1`, see worker.handler.ts): with the
+ * SDK's own retries, the error seen here could be a refused retry of an attempt that SES had accepted.
  */
 export function classifySendError(err: unknown): SendErrorClass {
   const e = (err ?? {}) as { name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: number } };
@@ -40,7 +79,7 @@ export function classifySendError(err: unknown): SendErrorClass {
     if (status === 429 || status >= 500) return 'throttling';
     if (status >= 400) return 'message-fatal';
   }
-  return 'in-doubt';
+  return isUnsentError(err) ? 'unsent' : 'in-doubt';
 }
 
 /** Short, single-line reason stored on a FAILED pair or a PAUSED campaign (no stack, bounded length). */

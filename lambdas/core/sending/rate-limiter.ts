@@ -50,19 +50,29 @@ export class TokenBucket {
     this.last = now;
   }
 
-  /** Wait for one token. Callers are served in order (a promise chain), so no waiter starves. */
-  take(): Promise<void> {
+  /**
+   * Wait for one token. Callers are served in order (a promise chain), so no waiter starves. With `maxWaitMs`, a
+   * caller whose token would come later than that gives up at once and resolves `false` (taking nothing), so a
+   * worker near its deadline never waits past it; the next caller in line is served.
+   */
+  take(maxWaitMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    const until = this.time.nowMs() + maxWaitMs;
     const turn = this.queue.then(async () => {
       for (;;) {
         this.refill();
         if (this.tokens >= 1) {
           this.tokens -= 1;
-          return;
+          return true;
         }
-        await this.time.sleep(Math.ceil(((1 - this.tokens) / this.rate) * 1000));
+        const wait = Math.ceil(((1 - this.tokens) / this.rate) * 1000);
+        if (this.time.nowMs() + wait > until) return false;
+        await this.time.sleep(wait);
       }
     });
-    this.queue = turn.catch(() => undefined);
+    this.queue = turn.then(
+      () => undefined,
+      () => undefined,
+    );
     return turn;
   }
 
@@ -138,10 +148,14 @@ export class Pacer {
     await this.refreshing;
   }
 
-  /** Wait for permission to send one email. */
-  async acquire(): Promise<void> {
+  /**
+   * Wait for permission to send one email; `false` when it would not come within `maxWaitMs` (the caller's
+   * deadline), in which case nothing was taken.
+   */
+  async acquire(maxWaitMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    const start = this.time.nowMs();
     await this.refresh();
-    await this.bucket!.take();
+    return this.bucket!.take(maxWaitMs - (this.time.nowMs() - start));
   }
 
   /** Called after a throttling answer from SES. */

@@ -4,14 +4,35 @@
  *
  * Exactly-once per recipient rests on the claim: only the caller that moves a pair from absent/QUEUED to SENDING
  * may call SES, and a pair found SENDING is never sent again (it becomes UNKNOWN: SES may have accepted it).
+ * Each lane claims a pair only after pacing gave it a token, right before its SendEmail, and gives the claim back
+ * whenever SES certainly did not take the email (throttled, unreachable): a crash leaves at most one SENDING pair
+ * per lane, and only pairs whose SendEmail was in flight can end UNKNOWN.
+ *
  * Per recipient this costs two writes (claim, SENT) and a share of one strongly consistent BatchGetItem of the
  * statuses per `concurrency` recipients (8: about 7 reads per 50-recipient message instead of 50 GetItem, the same
  * read units); per message, one more write (the campaign's `handled` hint, see {@link createRecipientWorker}).
- * Each DynamoDB call costs about as much CPU as the SendEmail itself, hence the batching. The statuses are read
- * just ahead of the lanes, not for the whole message at once, so a status is at most one round of the lanes old
- * when its recipient is sent: an unsubscribe made before that read is always honoured.
+ * A redelivered message also reads each pair once (eventually consistent) before pacing, so the recipients an
+ * earlier receive finished cost no send token. Each DynamoDB call costs about as much CPU as the SendEmail itself,
+ * hence the batching. The statuses are read by the lanes as they get their send tokens, not for the whole message
+ * at once, so a status is at most one round of the lanes old when its recipient is sent: an unsubscribe made
+ * before that read is always honoured.
+ *
+ * Deadline: the caller passes the invocation's remaining time. The worker stops claiming when less than
+ * `deadlineMarginMs` is left (the SES request timeout, the SENT write and the message's bookkeeping must still
+ * fit), never waits for a send token past that point, and returns the unfinished message to the queue.
+ *
+ * Giving up on a message: SQS counts every receive, also those that made progress, so a long message (a slow
+ * account, long throttling) may need many receives. The worker gives up only on receives that made no progress:
+ * when a receive records no final outcome and the message has had at least `maxIdleReceives` receives without
+ * progress, or it is SQS's last receive before the DLQ (`maxReceiveCount`), the worker parks the message's
+ * recipients as QUEUED pairs, pauses the campaign with the reason, and acknowledges the message; `resume`
+ * continues. It keeps no state for this: each earlier receive that made progress finished at least one recipient,
+ * which this receive finds already final, so `receiveCount - recipients found final` is a lower bound of the
+ * receives without progress (it never gives up early; at worst a few receives late). The queue's maxReceiveCount
+ * should exceed a message's recipients plus `maxIdleReceives`, so that only invocations that crash every time
+ * (timeouts, out of memory) reach the DLQ.
  */
-import type { CampaignStatus, SubscriberStatus } from '../model.ts';
+import type { CampaignStatus, OutboundEmail, SubscriberStatus } from '../model.ts';
 import type { CampaignRepository, Clock, IssueStore, Mailer, StoredIssue, SubscriberRepository } from '../ports.ts';
 import { classifySendError, errorReason } from './errors.ts';
 import {
@@ -21,8 +42,9 @@ import {
   type ComposeSettings,
   type Personalize,
   type Recipient,
+  type RecipientBatch,
 } from './compose.ts';
-import { realSleeper, type Pacer, type Sleeper } from './rate-limiter.ts';
+import { realSleeper, type Sleeper } from './rate-limiter.ts';
 import { audienceOf } from './accounting.ts';
 import { readAccounting } from './status.ts';
 
@@ -34,9 +56,22 @@ export interface WorkerMessage {
   receiveCount: number;
 }
 
+/** Where the worker reports what an operator should see (Powertools Logger on AWS); details carry the campaign id. */
 export interface WorkerLogger {
+  info?(message: string, detail?: Record<string, unknown>): void;
   warn(message: string, detail?: Record<string, unknown>): void;
   error(message: string, detail?: Record<string, unknown>): void;
+}
+
+/** The send-token source (rate-limiter.ts's Pacer): `false` when no token comes within `maxWaitMs` (none taken). */
+export interface WorkerPacer {
+  acquire(maxWaitMs?: number): Promise<boolean | void>;
+  throttled(): void;
+}
+
+/** Per invocation: how long it may still run (Lambda's `context.getRemainingTimeInMillis`). */
+export interface WorkerInvocation {
+  remainingMs(): number;
 }
 
 export interface WorkerDeps extends ComposeSettings {
@@ -44,35 +79,57 @@ export interface WorkerDeps extends ComposeSettings {
   campaigns: CampaignRepository;
   mailer: Pick<Mailer, 'send'>;
   issues: Pick<IssueStore, 'get'>;
-  pacer: Pick<Pacer, 'acquire' | 'throttled'>;
+  pacer: WorkerPacer;
   compilePersonalizer: CompilePersonalizer;
   clock: Clock;
   /** Recipients of one message sent in parallel (default 8). The pacer still bounds the rate. */
   concurrency?: number;
-  /** In-place retries of a throttled SendEmail before the message goes back to the queue (default 2). */
+  /**
+   * In-place retries of a throttled or unsent (SES unreachable) SendEmail before the message goes back to the queue
+   * (default 2). The claim is given back before each backoff.
+   */
   throttleRetries?: number;
-  /** Base backoff after a throttled SendEmail, doubled per retry (default 200 ms). */
+  /** Base backoff after a throttled or unsent SendEmail, doubled per retry (default 200 ms). */
   backoffMs?: number;
   /**
-   * The queue's maxReceiveCount. On the last delivery, recipients that could not be attempted (throttled, in doubt,
-   * or the whole message failed, e.g. the stored issue was unreadable) are parked as QUEUED pairs before the message
-   * fails into the DLQ, so `resume` still finds them. Default: none (`resume` then finds them by re-walking the
-   * confirmed index).
+   * Stop claiming when the invocation has less than this left (default 20 s): it must cover the SES client's request
+   * timeout, the SENT write and the message's bookkeeping (handled hint, parking).
+   */
+  deadlineMarginMs?: number;
+  /**
+   * The queue's maxReceiveCount: on that receive the worker gives up on an unfinished message (parks its
+   * recipients, pauses the campaign, acknowledges it) rather than let it fall into the DLQ. Default: none.
    */
   maxReceiveCount?: number;
+  /**
+   * Receives without progress after which the worker gives up on a message the same way. Default: none (only
+   * `maxReceiveCount` applies; the worker handler and the local stack set 5).
+   */
+  maxIdleReceives?: number;
   time?: Sleeper;
   log?: WorkerLogger;
 }
 
-export type RecipientOutcome = 'sent' | 'skipped' | 'failed' | 'unknown' | 'duplicate' | 'throttled' | 'paused' | 'in-doubt';
+/**
+ * What became of one recipient in one receive. `unsent`: SES was unreachable (claim given back); `deferred`: not
+ * attempted because the invocation's deadline was near (not claimed); `duplicate`: already final.
+ */
+export type RecipientOutcome =
+  | 'sent' | 'skipped' | 'failed' | 'unknown' | 'duplicate' | 'throttled' | 'paused' | 'in-doubt' | 'unsent' | 'deferred';
 
 export interface WorkerResult {
   /** Message ids to return to the queue (SQS batchItemFailures). */
   failedMessageIds: string[];
   outcomes: Record<RecipientOutcome, number>;
+  /** Messages acknowledged without processing: malformed bodies, unknown campaigns. */
+  dropped: number;
 }
 
 const silent: WorkerLogger = { warn: () => undefined, error: () => undefined };
+const noDeadline: WorkerInvocation = { remainingMs: () => Number.POSITIVE_INFINITY };
+
+/** Why a message stopped before every recipient was final. */
+type Stop = 'throttled' | 'paused' | 'in-doubt' | 'unsent' | 'deferred';
 
 /** Per-container cache: the stored issue and its compiled personalizer, loaded once per campaign. */
 interface CompiledIssue {
@@ -93,13 +150,17 @@ const FINAL_OUTCOMES: ReadonlySet<RecipientOutcome> = new Set(['sent', 'failed',
  * under-count after a crash between a final write and the add, or when an SES event settled a pair first; a reader
  * (status, send/resume progress) then closes the campaign, as before.
  */
-export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessage[]) => Promise<WorkerResult> {
+export function createRecipientWorker(
+  deps: WorkerDeps,
+): (messages: WorkerMessage[], invocation?: WorkerInvocation) => Promise<WorkerResult> {
   const compiled = new Map<string, Promise<CompiledIssue | undefined>>();
   const time = deps.time ?? realSleeper;
   const log = deps.log ?? silent;
   const concurrency = Math.max(1, deps.concurrency ?? 8);
   const retries = deps.throttleRetries ?? 2;
   const backoff = deps.backoffMs ?? 200;
+  const margin = deps.deadlineMarginMs ?? 20_000;
+  const maxIdle = deps.maxIdleReceives === undefined ? Number.POSITIVE_INFINITY : Math.max(1, deps.maxIdleReceives);
 
   function loadIssue(campaignId: string): Promise<CompiledIssue | undefined> {
     let entry = compiled.get(campaignId);
@@ -119,25 +180,12 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
     return entry;
   }
 
-  /**
-   * Last receive of a message whose processing threw (e.g. its stored issue is unreadable): park its recipients as
-   * QUEUED pairs (never touching an existing pair) so `resume` finds them even though the message goes to the DLQ.
-   * Best effort: if parking fails too, `resume` still finds them by re-walking the confirmed index.
-   */
-  async function parkBeforeDlq(m: WorkerMessage): Promise<void> {
-    const batch = parseRecipientBatch(m.body);
-    if (!batch) return;
-    try {
-      await deps.campaigns.park(batch.campaignId, batch.recipients);
-    } catch (err) {
-      log.error('could not park the recipients of a dead-lettered message', { messageId: m.messageId, error: errorReason(err) });
-    }
-  }
-
-  return async function processMessages(messages) {
+  return async function processMessages(messages, invocation = noDeadline) {
     const outcomes: Record<RecipientOutcome, number> = {
-      sent: 0, skipped: 0, failed: 0, unknown: 0, duplicate: 0, throttled: 0, paused: 0, 'in-doubt': 0,
+      sent: 0, skipped: 0, failed: 0, unknown: 0, duplicate: 0, throttled: 0, paused: 0, 'in-doubt': 0, unsent: 0, deferred: 0,
     };
+    /** Time this invocation may still spend before it must stop claiming (≤ 0: stop now). */
+    const budget = () => invocation.remainingMs() - margin;
     // Campaign status, read once per batch: a paused campaign is not sent from, and a pause seen in this batch
     // stops its other messages too.
     const statusCache = new Map<string, Promise<CampaignStatus | undefined>>();
@@ -150,56 +198,108 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
       return s;
     };
     const failedMessageIds: string[] = [];
+    let dropped = 0;
 
+    async function pause(campaignId: string, reason: string): Promise<void> {
+      await deps.campaigns.setStatus(campaignId, ['SENDING'], 'PAUSED', reason);
+      statusCache.set(campaignId, Promise.resolve('PAUSED'));
+      log.warn('campaign paused', { campaignId, reason });
+    }
+
+    /** How far one receive of a message got (also when it threw). */
+    interface MessageProgress {
+      priorFinals: number;
+      progress: number;
+    }
+
+    /** One message's state within one receive, shared by its lanes. */
+    interface Lane {
+      campaignId: string;
+      compiledIssue: CompiledIssue;
+      /** Recipients found already final (by an earlier receive): see the module comment on giving up. */
+      priorFinals: number;
+      lastError?: string;
+    }
+
+    /**
+     * Pace, re-check the subscriber, claim, send, record: in that order, so the pair is SENDING only while its
+     * SendEmail is in flight. Throttled and unsent attempts give the claim back before backing off.
+     */
     async function sendOne(
-      campaignId: string,
-      compiledIssue: CompiledIssue,
+      ctx: Lane,
       r: Recipient,
-      status: SubscriberStatus | undefined,
+      status: () => Promise<SubscriberStatus | undefined>,
+      redelivered: boolean,
     ): Promise<RecipientOutcome> {
-      if (status !== 'confirmed') return leftBeforeSend(campaignId, r.email, status ?? 'absent');
-      const claim = await deps.campaigns.claim(campaignId, r.email, deps.clock.now());
-      if (!claim.claimed) {
-        if (claim.status === 'SENDING') {
-          // Claimed before and never recorded: SES may have accepted it. Never risk a second email.
-          await deps.campaigns.recordDelivery(campaignId, r.email, 'UNKNOWN', { error: 'found SENDING on retry' });
-          return 'unknown';
+      const { campaignId } = ctx;
+      if (redelivered) {
+        // An earlier receive may have finished this one: skip it without spending a send token. Eventually
+        // consistent: a stale "not final" only costs a token and a claim that fails.
+        const prior = await deps.campaigns.deliveryStatus(campaignId, r.email);
+        if (prior === 'SENDING') return foundSending(ctx, r.email);
+        if (prior && prior !== 'QUEUED') {
+          ctx.priorFinals += 1;
+          return 'duplicate';
         }
-        return 'duplicate';
       }
-      const email = await composeEmail(deps, compiledIssue.issue, compiledIssue.personalize, r, campaignId);
+      let email: OutboundEmail | undefined;
       for (let attempt = 0; ; attempt++) {
-        await deps.pacer.acquire();
+        if (budget() <= 0 || (await deps.pacer.acquire(budget())) === false) return 'deferred';
+        if (!email) {
+          const s = await status();
+          if (s !== 'confirmed') return leftBeforeSend(campaignId, r.email, s ?? 'absent');
+          email = await composeEmail(deps, ctx.compiledIssue.issue, ctx.compiledIssue.personalize, r, campaignId);
+        }
+        if (budget() <= 0) return 'deferred';
+        const claim = await deps.campaigns.claim(campaignId, r.email, deps.clock.now());
+        if (!claim.claimed) {
+          if (claim.status === 'SENDING') return foundSending(ctx, r.email);
+          ctx.priorFinals += 1;
+          return 'duplicate';
+        }
         try {
           const { messageId } = await deps.mailer.send(email);
           await deps.campaigns.recordDelivery(campaignId, r.email, 'SENT', { messageId });
           return 'sent';
         } catch (err) {
           const kind = classifySendError(err);
+          const reason = errorReason(err);
+          ctx.lastError = reason;
           if (kind === 'message-fatal') {
-            await deps.campaigns.recordDelivery(campaignId, r.email, 'FAILED', { error: errorReason(err) });
+            await deps.campaigns.recordDelivery(campaignId, r.email, 'FAILED', { error: reason });
             return 'failed';
           }
           if (kind === 'campaign-fatal') {
-            await deps.campaigns.setStatus(campaignId, ['SENDING'], 'PAUSED', errorReason(err));
-            statusCache.set(campaignId, Promise.resolve('PAUSED'));
+            await pause(campaignId, reason);
             await deps.campaigns.release(campaignId, r.email);
-            log.warn('campaign paused', { campaignId, reason: errorReason(err) });
             return 'paused';
           }
           if (kind === 'in-doubt') {
             // Keep the claim: the redelivery finds SENDING and records UNKNOWN rather than risk a second email.
-            log.warn('SendEmail outcome unknown', { campaignId, error: errorReason(err) });
+            log.warn('SendEmail outcome unknown; the pair stays SENDING and becomes UNKNOWN on the retry', { campaignId, error: reason });
             return 'in-doubt';
           }
-          deps.pacer.throttled();
-          if (attempt >= retries) {
-            await deps.campaigns.release(campaignId, r.email);
-            return 'throttled';
-          }
-          await time.sleep(backoff * 2 ** attempt * (0.5 + Math.random() / 2));
+          // SES did not take it (throttled, or never reached): give the claim back before waiting.
+          await deps.campaigns.release(campaignId, r.email);
+          if (kind === 'throttling') deps.pacer.throttled();
+          else log.warn('SES unreachable; claim given back', { campaignId, error: reason, attempt: attempt + 1 });
+          const outcome = kind === 'throttling' ? 'throttled' : 'unsent';
+          const wait = backoff * 2 ** attempt * (0.5 + Math.random() / 2);
+          if (attempt >= retries || budget() - wait <= 0) return outcome;
+          await time.sleep(wait);
         }
       }
+    }
+
+    /** A pair claimed by an earlier attempt and never recorded: SES may have accepted it. Never risk a second email. */
+    async function foundSending(ctx: Lane, email: string): Promise<RecipientOutcome> {
+      if (await deps.campaigns.recordDelivery(ctx.campaignId, email, 'UNKNOWN', { error: 'found SENDING on retry' })) {
+        log.warn('pair found SENDING on retry recorded UNKNOWN (SES outcome in doubt)', { campaignId: ctx.campaignId });
+        return 'unknown';
+      }
+      // Settled meanwhile (a concurrent delivery's SENT, an SES event): final either way.
+      ctx.priorFinals += 1;
+      return 'duplicate';
     }
 
     /**
@@ -232,17 +332,45 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
       }
     }
 
-    async function processMessage(m: WorkerMessage): Promise<boolean> {
-      const batch = parseRecipientBatch(m.body);
-      if (!batch) {
-        // Retrying a malformed body cannot help; acknowledge it so it does not cycle into the DLQ.
-        log.error('malformed queue message dropped', { messageId: m.messageId });
+    /**
+     * The message cannot finish and retrying it is not making progress (or SQS would dead-letter it next): park its
+     * recipients as QUEUED pairs (never touching an existing pair), pause the campaign with the reason, and
+     * acknowledge the message, so the DLQ stays empty and `resume` continues. Returns false when that itself fails
+     * (the message is then returned to the queue, as any fault).
+     */
+    async function giveUp(m: WorkerMessage, batch: RecipientBatch, why: string, left: number): Promise<boolean> {
+      try {
+        await deps.campaigns.park(batch.campaignId, batch.recipients);
+        await pause(batch.campaignId, why.replace(/\s+/g, ' ').slice(0, 300));
+        outcomes.paused += left;
         return true;
+      } catch (err) {
+        log.error('could not park and pause after a message stopped making progress', {
+          campaignId: batch.campaignId, messageId: m.messageId, error: errorReason(err),
+        });
+        return false;
       }
+    }
+
+    /**
+     * Whether this unfinished receive should be the last, and why (the pause reason); see the module comment on
+     * giving up. `undefined`: return the message to the queue.
+     */
+    function giveUpReason(m: WorkerMessage, progress: number, priorFinals: number, cause: string): string | undefined {
+      const idle = Math.max(1, m.receiveCount - priorFinals);
+      if (progress === 0 && idle >= maxIdle) return `a queue message made no progress in ${idle} receives: ${cause}`;
+      if (deps.maxReceiveCount !== undefined && m.receiveCount >= deps.maxReceiveCount) {
+        return `a queue message reached the queue's last receive (${m.receiveCount}) unfinished: ${cause}`;
+      }
+      return undefined;
+    }
+
+    async function processMessage(m: WorkerMessage, batch: RecipientBatch, ctx: MessageProgress): Promise<boolean> {
       const { campaignId, recipients } = batch;
       const status = await campaignStatus(campaignId);
       if (!status) {
         log.error('queue message for an unknown campaign dropped', { messageId: m.messageId, campaignId });
+        dropped += 1;
         return true;
       }
       if (status === 'PAUSED') {
@@ -252,11 +380,12 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
       }
       const compiledIssue = await loadIssue(campaignId);
       if (!compiledIssue) throw new Error(`rendered issue ${campaignId} not found`);
-      // Statuses are read just ahead of the lanes: one strongly consistent read per `concurrency` recipients, when a
-      // lane reaches the first of them, so a status is never older than one round of the lanes. If a read throws,
-      // the message fails and is retried like any other infrastructure fault (parked first on its last receive).
+      const lane: Lane = { campaignId, compiledIssue, priorFinals: 0 };
+      // Statuses are read by the lanes as they get their send tokens: one strongly consistent read per
+      // `concurrency` recipients, when a lane reaches the first of them, so a status is never older than one round
+      // of the lanes. If a read throws, the message fails and is retried like any other infrastructure fault.
       const statusReads = new Map<number, Promise<Map<string, SubscriberStatus>>>();
-      const statusOf = async (i: number): Promise<SubscriberStatus | undefined> => {
+      const statusOf = (i: number) => async (): Promise<SubscriberStatus | undefined> => {
         const chunk = Math.floor(i / concurrency);
         let read = statusReads.get(chunk);
         if (!read) {
@@ -268,9 +397,9 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
 
       let next = 0;
       let finals = 0;
-      let stop: 'throttled' | 'paused' | 'in-doubt' | undefined;
+      let stop: Stop | undefined;
       const untried: Recipient[] = [];
-      const lane = async () => {
+      const run = async () => {
         while (next < recipients.length) {
           const i = next++;
           const r = recipients[i]!;
@@ -279,13 +408,18 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
             untried.push(r);
             continue;
           }
-          const outcome = await sendOne(campaignId, compiledIssue, r, await statusOf(i));
+          const outcome = await sendOne(lane, r, statusOf(i), m.receiveCount > 1);
           outcomes[outcome] += 1;
           if (FINAL_OUTCOMES.has(outcome)) finals += 1;
-          if (outcome === 'throttled' || outcome === 'paused' || outcome === 'in-doubt') stop ??= outcome;
+          if (outcome === 'throttled' || outcome === 'paused' || outcome === 'in-doubt' || outcome === 'unsent' || outcome === 'deferred') {
+            stop ??= outcome;
+            if (outcome !== 'in-doubt') untried.push(r);
+          }
         }
       };
-      const lanes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, recipients.length) }, lane));
+      const lanes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, recipients.length) }, run));
+      ctx.priorFinals = lane.priorFinals;
+      ctx.progress = finals;
       if (finals > 0) await noteHandled(campaignId, finals);
       const crashed = lanes.find((l): l is PromiseRejectedResult => l.status === 'rejected');
       if (crashed) throw crashed.reason;
@@ -296,26 +430,38 @@ export function createRecipientWorker(deps: WorkerDeps): (messages: WorkerMessag
         outcomes.paused += untried.length;
         return true;
       }
-      if (stop === 'throttled' || stop === 'in-doubt') {
-        if (deps.maxReceiveCount && m.receiveCount >= deps.maxReceiveCount) await deps.campaigns.park(campaignId, untried);
-        return false;
+      if (!stop) return true;
+      if (stop === 'deferred') {
+        log.info?.('deadline near: message returned to the queue', { campaignId, messageId: m.messageId, finished: finals, left: untried.length });
       }
-      return true;
+      const cause = stop === 'unsent' ? `SES unreachable: ${lane.lastError ?? 'connection failed'}`
+        : stop === 'deferred' ? 'the invocation ran out of time (deadline)'
+          : `${stop}${lane.lastError ? `: ${lane.lastError}` : ''}`;
+      const why = giveUpReason(m, finals, lane.priorFinals, cause);
+      return why ? giveUp(m, batch, why, untried.length) : false;
     }
 
     await Promise.all(
       messages.map(async (m) => {
+        const batch = parseRecipientBatch(m.body);
         let ok: boolean;
+        if (!batch) {
+          // Retrying a malformed body cannot help; acknowledge it so it does not cycle into the DLQ.
+          log.error('malformed queue message dropped', { messageId: m.messageId, bodyLength: m.body.length });
+          dropped += 1;
+          return;
+        }
+        const ctx: MessageProgress = { priorFinals: 0, progress: 0 };
         try {
-          ok = await processMessage(m);
+          ok = await processMessage(m, batch, ctx);
         } catch (err) {
-          log.error('queue message failed', { messageId: m.messageId, error: errorReason(err) });
-          ok = false;
-          if (deps.maxReceiveCount && m.receiveCount >= deps.maxReceiveCount) await parkBeforeDlq(m);
+          log.error('queue message failed', { campaignId: batch.campaignId, messageId: m.messageId, error: errorReason(err) });
+          const why = giveUpReason(m, ctx.progress, ctx.priorFinals, errorReason(err));
+          ok = why ? await giveUp(m, batch, why, batch.recipients.length - ctx.progress) : false;
         }
         if (!ok) failedMessageIds.push(m.messageId);
       }),
     );
-    return { failedMessageIds, outcomes };
+    return { failedMessageIds, outcomes, dropped };
   };
 }

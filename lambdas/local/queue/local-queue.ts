@@ -2,7 +2,10 @@
  * An in-process queue with SQS semantics, driving the worker handler locally exactly as SQS + Lambda would:
  * batches of up to `batchSize` delivered as SQS-shaped events (Records with messageId, body,
  * attributes.ApproximateReceiveCount), partial batch failures (`batchItemFailures`) redelivered after the
- * visibility timeout, a DLQ after `maxReceiveCount` receives, and `concurrency` batches in flight at once.
+ * visibility timeout, a DLQ after `maxReceiveCount` receives, and `concurrency` batches in flight at once. Each
+ * invocation gets a Lambda-like context whose `getRemainingTimeInMillis()` counts down from `timeoutMs`; like
+ * Lambda, a handler still running at its timeout fails the whole batch (the handler itself is not stopped: it
+ * is expected to watch its remaining time).
  */
 import { randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -19,9 +22,16 @@ export interface LocalQueueOptions {
   maxReceiveCount?: number;
   /** Shown in the records' eventSourceARN. */
   name?: string;
+  /** The consumer's timeout (Lambda's function timeout), for the context's remaining time. Default 300 s. */
+  timeoutMs?: number;
 }
 
-export type SqsBatchHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
+/** The part of Lambda's context the local queue provides. */
+export interface LocalInvokeContext {
+  getRemainingTimeInMillis(): number;
+}
+
+export type SqsBatchHandler = (event: SQSEvent, context: LocalInvokeContext) => Promise<SQSBatchResponse | void>;
 
 interface Stored {
   messageId: string;
@@ -50,6 +60,7 @@ export class LocalQueue implements Queue {
       visibilityTimeoutMs: opts.visibilityTimeoutMs ?? 1000,
       maxReceiveCount: opts.maxReceiveCount ?? 5,
       name: opts.name ?? 'send-queue',
+      timeoutMs: opts.timeoutMs ?? 300_000,
     };
   }
 
@@ -169,9 +180,14 @@ export class LocalQueue implements Queue {
 
   private async deliver(batch: Stored[]): Promise<void> {
     let failed: Set<string>;
+    const deadline = Date.now() + this.opts.timeoutMs;
+    const context: LocalInvokeContext = { getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };
     try {
-      const res = await this.handler!({ Records: batch.map((m) => this.toRecord(m)) });
-      failed = new Set((res?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+      const res = await this.handler!({ Records: batch.map((m) => this.toRecord(m)) }, context);
+      // Past its timeout Lambda would have stopped the handler and failed the batch, whatever it returned.
+      failed = Date.now() > deadline
+        ? new Set(batch.map((m) => m.messageId))
+        : new Set((res?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
     } catch {
       // A thrown handler fails the whole batch, as with Lambda.
       failed = new Set(batch.map((m) => m.messageId));

@@ -9,15 +9,24 @@ async function started(w: ReturnType<typeof world>, audience = 3) {
 }
 
 /**
- * A message for a@ and b@ whose processing throws: it fails on every receive, touches no pair before its last receive
- * (3), and is parked (both pairs QUEUED) on that one; nobody is emailed.
+ * A message for a@ and b@ whose processing throws: it fails on every receive and touches no pair before its last
+ * receive (3); on that one it is parked (both pairs QUEUED), the campaign is paused naming the cause, and the
+ * message is acknowledged (the DLQ stays empty); nobody is emailed.
  */
-async function expectFailsThenParksOnLastReceive(w: ReturnType<typeof world>, work: ReturnType<typeof createRecipientWorker>) {
+async function expectFailsThenParksOnLastReceive(
+  w: ReturnType<typeof world>,
+  work: ReturnType<typeof createRecipientWorker>,
+  cause: RegExp,
+) {
   expect((await work([message('m1', ISSUE.slug, ['a@x.com', 'b@x.com'], 2)])).failedMessageIds).toEqual(['m1']);
   expect(w.campaigns.pairStatus(ISSUE.slug, 'a@x.com')).toBeUndefined();
-  expect((await work([message('m1', ISSUE.slug, ['a@x.com', 'b@x.com'], 3)])).failedMessageIds).toEqual(['m1']);
+  expect((await w.campaigns.get(ISSUE.slug))!.status).toBe('SENDING');
+  expect((await work([message('m1', ISSUE.slug, ['a@x.com', 'b@x.com'], 3)])).failedMessageIds).toEqual([]);
   expect(w.campaigns.pairStatus(ISSUE.slug, 'a@x.com')).toBe('QUEUED');
   expect(w.campaigns.pairStatus(ISSUE.slug, 'b@x.com')).toBe('QUEUED');
+  const c = (await w.campaigns.get(ISSUE.slug))!;
+  expect(c.status).toBe('PAUSED');
+  expect(c.pausedReason).toMatch(cause);
   expect(w.mailer.sent).toHaveLength(0);
 }
 
@@ -108,7 +117,7 @@ describe('recipient worker', () => {
     expect(w.mailer.sent).toHaveLength(1);
   });
 
-  it('on the last receive, recipients never attempted are parked before the message goes to the DLQ', async () => {
+  it('on the last receive, an unfinished message is parked, the campaign paused and the message acknowledged (no DLQ)', async () => {
     const w = world();
     await w.seed([['a@x.com', 'confirmed'], ['b@x.com', 'confirmed']]);
     await started(w, 2);
@@ -116,9 +125,12 @@ describe('recipient worker', () => {
     const r = await createRecipientWorker({ ...w.workerDeps, concurrency: 1, maxReceiveCount: 3 })([
       message('m1', ISSUE.slug, ['a@x.com', 'b@x.com'], 3),
     ]);
-    expect(r.failedMessageIds).toEqual(['m1']);
+    expect(r.failedMessageIds).toEqual([]);
     expect(w.campaigns.pairStatus(ISSUE.slug, 'a@x.com')).toBe('QUEUED');
     expect(w.campaigns.pairStatus(ISSUE.slug, 'b@x.com')).toBe('QUEUED');
+    const c = (await w.campaigns.get(ISSUE.slug))!;
+    expect(c.status).toBe('PAUSED');
+    expect(c.pausedReason).toMatch(/ThrottlingException/);
   });
 
   it('drops malformed messages and unknown campaigns without retrying them; loads the issue once', async () => {
@@ -174,7 +186,7 @@ describe('recipient worker: pairs left behind, last receive, completion', () => 
     await w.seed([['a@x.com', 'confirmed'], ['b@x.com', 'confirmed']]);
     await started(w, 2);
     const issues = { get: async () => Promise.reject(new Error('stored issue unreadable')) };
-    await expectFailsThenParksOnLastReceive(w, createRecipientWorker({ ...w.workerDeps, issues, maxReceiveCount: 3 }));
+    await expectFailsThenParksOnLastReceive(w, createRecipientWorker({ ...w.workerDeps, issues, maxReceiveCount: 3 }), /stored issue unreadable/);
   });
 
   it('the worker that records the last outcome marks the campaign SENT, without anyone reading the accounting', async () => {
@@ -285,9 +297,10 @@ describe('recipient worker: batched status reads, just ahead of the sending', ()
     const counted = countingSubscribers(w);
     counted.failWith(new Error('BatchGetItem left 2 subscriber statuses unprocessed after 5 attempts'));
     const work = createRecipientWorker({ ...w.workerDeps, subscribers: counted.subscribers, maxReceiveCount: 3 });
-    await expectFailsThenParksOnLastReceive(w, work);
+    await expectFailsThenParksOnLastReceive(w, work, /BatchGetItem left 2/);
     expect(counted.batches).toHaveLength(2);
     counted.failWith(undefined);
+    await w.campaigns.setStatus(ISSUE.slug, ['PAUSED'], 'SENDING'); // resume
     expect((await work([message('m1', ISSUE.slug, ['a@x.com', 'b@x.com'], 1)])).outcomes.sent).toBe(2);
   });
 
