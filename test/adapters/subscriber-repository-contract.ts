@@ -183,6 +183,60 @@ export function subscriberRepositoryContract(target: () => ContractTarget): void
     });
   });
 
+  describe('identity: addresses differing only in case are one subscriber', () => {
+    it('shares one record and one resend window across case variants, shown with the first spelling', async () => {
+      expect(await pending('Bob@example.com', { name: 'Bob' })).toEqual({ outcome: 'created', mayResend: true });
+      expect(await pending('bob@example.com')).toEqual({ outcome: 'refreshed', mayResend: false });
+      expect(await pending('BOB@example.com')).toEqual({ outcome: 'refreshed', mayResend: false });
+      expect((await all()).map((s) => s.email)).toEqual(['Bob@example.com']);
+      expect(await repo.get('bOb@example.com')).toMatchObject({ email: 'Bob@example.com', status: 'pending', name: 'Bob' });
+      expect(await repo.claimConfirmation('BOB@example.com', clock.now())).toBe(false); // the form already mailed them
+      clock.advance(RESEND);
+      expect(await pending('bob@EXAMPLE.com')).toEqual({ outcome: 'refreshed', mayResend: true });
+      expect((await all()).map((s) => s.email)).toEqual(['Bob@example.com']);
+    });
+
+    it('confirms, unsubscribes, suppresses, reads and erases through any casing; the index holds one entry', async () => {
+      await pending('Cy@example.com');
+      expect((await repo.confirm('CY@example.com', clock.now())).kind).toBe('changed');
+      expect((await repo.confirm('cy@example.com', clock.now())).kind).toBe('unchanged');
+      expect((await repo.listConfirmed(undefined, 10)).items).toEqual([{ email: 'Cy@example.com' }]);
+      expect(await repo.countConfirmed()).toBe(1);
+      expect(Object.fromEntries(await repo.getStatuses(['cy@example.com', 'CY@EXAMPLE.COM']))).toEqual({
+        'cy@example.com': 'confirmed', 'CY@EXAMPLE.COM': 'confirmed',
+      });
+      expect((await repo.unsubscribe('cY@example.com', clock.now())).kind).toBe('changed');
+      expect(await repo.getStatus('Cy@example.com')).toBe('unsubscribed');
+      expect(await repo.countConfirmed()).toBe(0);
+      expect((await repo.suppress('CY@example.com', 'complained', clock.now())).kind).toBe('changed');
+      expect(await repo.getStatus('cy@example.com')).toBe('complained');
+      expect(await repo.delete('CY@EXAMPLE.COM')).toBe(true);
+      expect(await all()).toEqual([]);
+    });
+
+    it('an import in another casing never creates a second record nor revives one that left', async () => {
+      await repo.importSubscriber({ email: 'Dee@example.com', status: 'confirmed', consent, now: clock.now() });
+      expect(await repo.importSubscriber({ email: 'dee@example.com', status: 'confirmed', consent, now: clock.now() })).toBe('exists');
+      await repo.unsubscribe('dee@example.com', clock.now());
+      await repo.importSubscriber({ email: 'Eve@example.com', status: 'confirmed', consent, now: clock.now() });
+      await repo.suppress('eve@example.com', 'bounced', clock.now());
+      for (const email of ['DEE@example.com', 'dEe@example.com', 'EVE@example.com']) {
+        expect(await repo.importSubscriber({ email, status: 'confirmed', consent, now: clock.now() })).toBe('exists');
+      }
+      expect((await all()).map((s) => [s.email, s.status])).toEqual([['Dee@example.com', 'unsubscribed'], ['Eve@example.com', 'bounced']]);
+      expect(await repo.countConfirmed()).toBe(0);
+    });
+
+    it('pages custom attributes with the confirmed subscribers', async () => {
+      await repo.importSubscriber({ email: 'f@example.com', attributes: { tier: 'gold', city: 'Oslo' }, status: 'confirmed', consent, now: clock.now() });
+      await repo.importSubscriber({ email: 'g@example.com', name: 'Gus', status: 'confirmed', consent, now: clock.now() });
+      expect((await repo.listConfirmed(undefined, 10)).items).toEqual([
+        { email: 'f@example.com', attributes: { tier: 'gold', city: 'Oslo' } },
+        { email: 'g@example.com', name: 'Gus' },
+      ]);
+    });
+  });
+
   describe('operator operations', () => {
     it('imports once, with name, attributes and consent, never touching an existing subscriber', async () => {
       const input = { email: 'i@example.com', name: 'Ida', attributes: { plan: 'pro' }, status: 'confirmed' as const, consent, now: clock.now() };
