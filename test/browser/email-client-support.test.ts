@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { doIUseEmail } from '@jsx-email/doiuse-email';
 import { describe, expect, it } from 'vitest';
 import { compileMjml, renderIssue } from '../../lambdas/core/issue/render.ts';
-import { SEED_ISSUE } from '../support/fixtures.ts';
+import { SEED_ISSUE, fixturePath } from '../support/fixtures.ts';
 
 const CLIENTS = ['gmail.*', 'outlook.*', 'apple-mail.*'];
 
@@ -73,6 +73,21 @@ describe('email-client support of the seed issue (caniemail data via doiuse-emai
     const addedWarnings = [...kinds(ours.warnings)].filter((w) => !baselineWarnings.has(w));
     if (addedWarnings.length) console.log(`warnings the seed issue adds to the baseline (${addedWarnings.length}):\n  ${addedWarnings.join('\n  ')}`);
     expect(addedErrors).toEqual([]);
+  });
+
+  it('a technical issue (code blocks, an aligned table, placeholders) adds no error kind beyond the baseline either', async () => {
+    // Prepare
+    const technical = await renderIssue(readFileSync(fixturePath('issues-extra', 'technical-weekly-12.md'), 'utf8'), {
+      postalAddress: 'Newsletter, 1 Example Street, 00000 Example City',
+    });
+    const baselineErrors = kinds(lint(await compileMjml(BASELINE_MJML)).errors);
+    // Act
+    const ours = lint(technical.html);
+    // Assess: what makes it technical is really in the HTML the linter reads.
+    expect(technical.html).toContain('<pre');
+    expect(technical.html).toContain('align="right"');
+    expect(technical.html).toContain('overflow-x:auto');
+    expect([...kinds(ours.errors)].filter((e) => !baselineErrors.has(e))).toEqual([]);
   });
 
   it('the check can fail: an unsupported rule in the email is an added error kind', async () => {

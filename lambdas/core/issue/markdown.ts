@@ -59,7 +59,7 @@ const STYLES: Record<string, string> = {
   list_item_open: 'margin:0 0 6px 0;',
   blockquote_open: 'margin:0 0 12px 0;padding:4px 0 4px 12px;border-left:3px solid #d0d7e2;color:#4a5568;',
   heading_open: 'margin:4px 0 10px 0;font-size:17px;line-height:24px;color:#1a202c;',
-  code_inline: 'font-family:Menlo,Consolas,monospace;font-size:13px;background:#f1f3f7;padding:1px 4px;border-radius:3px;',
+  code_inline: `font-family:${MONO};font-size:13px;background-color:#f1f3f7;padding:1px 4px;`,
   table_open: 'border-collapse:collapse;word-break:normal;font-size:14px;line-height:1.5;',
   th_open: 'border:1px solid #d0d7e2;padding:6px 10px;background-color:#f4f6fa;font-weight:700;vertical-align:bottom;',
   td_open: 'border:1px solid #d0d7e2;padding:6px 10px;vertical-align:top;',
@@ -238,11 +238,24 @@ export function renderHtml(tokens: Token[]): string {
       const align = cellAlign(t);
       t.attrSet('style', `${style}text-align:${align ?? 'left'};`);
       if (align) t.attrSet('align', align);
+      if (align === 'right' || align === 'center') keepShortCellTogether(tokens[tokens.indexOf(t) + 1]);
     } else {
       t.attrSet('style', style);
     }
   }
   return md.renderer.render(tokens, md.options, {}).replace(/\{/g, '&#123;').trim();
+}
+
+/** Most characters of an aligned (usually numeric) cell kept on one line: `512 MB`, `1.9 GB`. */
+const SHORT_CELL = 16;
+
+/**
+ * Right- and center-aligned columns hold numbers with units; a phone's narrow table would wrap `512 MB` after the
+ * number. Short cells get no-break spaces instead (no `white-space` style: Outlook for Windows ignores it).
+ */
+function keepShortCellTogether(inline: Token | undefined): void {
+  if (inline?.type !== 'inline' || inlineText(inline.children ?? []).length > SHORT_CELL) return;
+  for (const c of inline.children ?? []) if (c.type === 'text') c.content = c.content.replace(/ /g, '\u00A0');
 }
 
 /** The `text-align` markdown-it gave a table cell (`:--`, `:-:`, `--:`), if any. */
@@ -299,7 +312,7 @@ export function renderText(tokens: Token[]): string {
         table.rows.at(-1)!.push('');
       } else if (t.type === 'inline') {
         const row = table.rows.at(-1)!;
-        row[row.length - 1] = inlineToText(t.children ?? []).replace(/\s*\n\s*/g, ' ');
+        row[row.length - 1] = inlineToText(t.children ?? []).replace(/\s*\n\s*/g, ' ').replace(/\u00A0/g, ' ');
       }
       if (t.type === 'thead_close') table.headerRows = table.rows.length;
     } else if (t.type === 'bullet_list_open' || t.type === 'ordered_list_open') {

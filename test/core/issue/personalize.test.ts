@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PLACEHOLDERS, compilePersonalizer, previewRecipient } from '../../../lambdas/core/issue/personalize.ts';
+import { PLACEHOLDERS, compilePersonalizer, compiledPlaceholder, neutralizePlaceholders, previewRecipient } from '../../../lambdas/core/issue/personalize.ts';
 import { renderIssue } from '../../../lambdas/core/issue/render.ts';
 import { SEED_ISSUE, REPO_ROOT } from '../../support/fixtures.ts';
 
@@ -46,6 +46,35 @@ describe('compilePersonalizer', () => {
     expect(email.html).toContain(`href="${preview.unsubscribeUrl}"`);
     expect(email.text).toContain(preview.viewInBrowserUrl);
     for (const value of Object.values(preview)) expect(value).not.toContain('{{');
+  });
+
+  it('fills custom attributes and fallbacks: escaped in HTML, as written in text and subject', () => {
+    // Prepare: what the renderer leaves for `{{name default="dear reader"}}` and `{{attributes.tier default="<free>"}}`
+    const name = compiledPlaceholder('name', 'dear "reader"');
+    const tier = compiledPlaceholder('attributes.tier', '<free> & co');
+    expect(name).toBe('{{name|dear%20%22reader%22}}');
+    const fill = compilePersonalizer({ subject: `For ${name}`, html: `<p>${name}: ${tier} / {{attributes.plan_2}}</p>`, text: `${name}: ${tier}` });
+    const base = { unsubscribeUrl: 'https://u', viewInBrowserUrl: 'https://v' };
+    // Act
+    const none = fill(base);
+    const some = fill({ ...base, name: 'Bo & "Al"', attributes: { TIER: '<pro>', plan_2: 'x' } });
+    // Assess
+    expect(none.html).toBe('<p>dear &quot;reader&quot;: &lt;free&gt; &amp; co / </p>');
+    expect(none.text).toBe('dear "reader": <free> & co');
+    expect(none.subject).toBe('For dear "reader"');
+    // An attribute key matches exactly, else ignoring case (CSV headers are written by hand).
+    expect(some.html).toBe('<p>Bo &amp; &quot;Al&quot;: &lt;pro&gt; / x</p>');
+    expect(some.text).toBe('Bo & "Al": <pro>');
+    expect(some.subject).toBe('For Bo & "Al"');
+  });
+
+  it('neutralizes exactly what it would fill, and nothing else', () => {
+    const text = '{{name}} {{attributes.tier|x}} {{email}} {{ .Name }} {{range}} {{{name}}}';
+    const safe = neutralizePlaceholders(text);
+    expect(safe.replace(/\u200B/g, '')).toBe(text);
+    expect(safe).toContain('{{ .Name }} {{range}}');
+    const filled = compilePersonalizer({ html: safe, text: safe, subject: safe })({ unsubscribeUrl: 'u', viewInBrowserUrl: 'v', name: 'N', email: 'E', attributes: { tier: 'T' } });
+    expect(filled.text).toBe(safe);
   });
 
   it('names the placeholders the templates use', () => {
