@@ -21,7 +21,7 @@ import { child, children, parseXml } from './xml.ts';
 
 const PEOPLE = [
   { email: 'zoe.oneil@example.com', name: `Zoë <b>O'Neil</b> & "Co"` },
-  { email: 'chen.jing@example.org', name: '陈静' },
+  { email: 'chen.jing@example.org', name: '陈静', attributes: { tier: 'gold <&>' } },
   { email: 'plain.reader@example.net', name: 'Plain Reader' },
 ];
 
@@ -29,7 +29,7 @@ const ISSUES = [
   { slug: 'tips-and-tricks-7', markdown: `---\nslug: tips-and-tricks-7\n---\n# Tips & Tricks 7: "a<b" for models\n\nThe lead paragraph.\n\n## News\n\n* [A useful link](https://example.com/one) about things.\n` },
   {
     slug: 'weekly-8',
-    markdown: `---\nslug: weekly-8\npreheader: 'Hello {{name default="you"}}, another week.'\n---\n# Weekly 8\n\nHi {{name default="reader"}}, another lead.\n\n## News\n\n* [Another link](https://example.com/two) about more things.\n`,
+    markdown: `---\nslug: weekly-8\npreheader: 'Hello {{name default="you"}}, another week.'\n---\n# Weekly 8\n\nHi {{name default="reader"}}, another lead.\n\nYour plan: {{attributes.tier default="standard"}}.\n\n## News\n\n* [Another link](https://example.com/two) about more things.\n`,
   },
 ];
 
@@ -193,6 +193,13 @@ describe('GET /archive/feed.xml', () => {
     const toChen = emails.find((m) => m.subject === 'Weekly 8' && m.destination.to.some((t) => t.includes('chen.jing')))!;
     expect(toChen.body.html).toContain('Hi 陈静, another lead.');
     expect(toChen.body.text).toContain('Hi 陈静, another lead.');
+    // A custom attribute from the import: escaped in the HTML, as is in the text; the fallback for the others.
+    expect(toChen.body.html).toContain('Your plan: gold &lt;&amp;&gt;.');
+    expect(toChen.body.text).toContain('Your plan: gold <&>.');
+    const toPlain = emails.find((m) => m.subject === 'Weekly 8' && m.destination.to.some((t) => t.includes('plain.reader')))!;
+    expect(toPlain.body.html).toContain('Your plan: standard.');
+    expect(child(weekly, 'content').text).toContain('Your plan: standard.');
+    expect(res.body).not.toContain('gold');
     expectNoPersonalData(res.body);
   });
 });
