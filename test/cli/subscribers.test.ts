@@ -10,7 +10,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../lambdas/local/stack.ts';
 import { REPO_ROOT } from '../support/fixtures.ts';
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ensureTable } from '../../lambdas/local/emulators.ts';
+import { DynamoDbCampaignRepository } from '../../lambdas/adapters/dynamodb/dynamodb-campaign-repository.ts';
+import { identityKey } from '../../lambdas/core/subscribers/email.ts';
+import type { StoredEmail } from '../support/emulators.ts';
 
 let stack: LocalStack;
 let dataDir: string;
@@ -228,5 +232,114 @@ describe('subscribers get, export, delete', { timeout: 120_000 }, () => {
     expect(noTable.code).toBe(2);
     expect(noTable.stderr).toMatch(/--table NAME or set TABLE_NAME/);
     expect(regionless).toEqual({ code: 2, stdout: '', stderr: 'newsletter: --aws needs an AWS region: set AWS_REGION (or a region in your AWS profile)\n' });
+  });
+});
+
+describe('one subscriber per mailbox, attributes and confirmation emails', { timeout: 120_000 }, () => {
+  async function emailsTo(email: string): Promise<StoredEmail[]> {
+    const res = await fetch(`${stack.urls.sesEndpoint}/store`);
+    return ((await res.json()) as { emails: StoredEmail[] }).emails.filter((e) => e.destination.to.some((to) => identityKey(to) === identityKey(email)));
+  }
+  beforeEach(async () => {
+    await fetch(`${stack.urls.sesEndpoint}/clear-store`, { method: 'POST' });
+  });
+
+  it('a CSV with case variants and mixed CRLF/LF line endings imports one subscriber per mailbox, with attributes in the confirmed index', async () => {
+    const file = csv('variants.csv', 'email,name,tier\r\na@example.com,A,gold\nA@example.com,A2,free\r\nA@EXAMPLE.COM,A3,\nb@example.com,B,silver\r\nc@example.com,C,\n');
+    const res = await run(['import', file, '--confirmed', '--consent-source', 'fair', '--json']);
+    expect(res.stderr).toMatch(/variants\.csv:3: skipped: duplicate of line 2 \(A@example\.com\)/);
+    expect(res.stderr).toMatch(/variants\.csv:4: skipped: duplicate of line 2/);
+    expect(JSON.parse(res.stdout)).toMatchObject({ created: 3, existing: 0, invalid: 0, duplicates: 2, rows: 5 });
+    expect(res.code).toBe(0);
+    // The rows the fan-out pages: the confirmed index projects the attributes.
+    const page = await stack.deps.doc.send(new QueryCommand({
+      TableName: stack.info.tableName, IndexName: 'confirmed', KeyConditionExpression: 'gsi1pk = :pk', ExpressionAttributeValues: { ':pk': 'CONFIRMED' },
+    }));
+    expect(page.Items!.map((i) => [i.email, i.name, i.attributes])).toEqual([
+      ['a@example.com', 'A', { tier: 'gold' }],
+      ['b@example.com', 'B', { tier: 'silver' }],
+      ['c@example.com', 'C', undefined],
+    ]);
+    // A later import in another casing changes nothing, also for an address that has left since.
+    await stack.deps.subscribers.unsubscribe('b@example.com', new Date());
+    const again = await run(['import', csv('later.csv', 'email\nA@Example.com\nB@EXAMPLE.com\n'), '--confirmed', '--consent-source', 'fair', '--json']);
+    expect(JSON.parse(again.stdout)).toMatchObject({ created: 0, existing: 2 });
+    expect(await stack.deps.subscribers.getStatus('b@example.com')).toBe('unsubscribed');
+    expect(await stack.deps.subscribers.countConfirmed()).toBe(2);
+  });
+
+  it('without --confirmed, each new pending address gets one confirmation email; a rerun none; --no-confirmation-email none', async () => {
+    const file = csv('pending.csv', 'email,name\nPat@example.com,Pat\npat@example.com,Pat again\nquinn@example.com,Quinn\n');
+    const first = await run(['import', file, '--json']);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ created: 2, status: 'pending', confirmationEmails: { sent: 2, skipped: 0, failed: 0 } });
+    const [pat] = await emailsTo('pat@example.com');
+    expect(pat).toBeDefined();
+    expect(pat!.destination.to).toEqual(['Pat@example.com']);
+    expect(pat!.body.text).toContain(`${stack.urls.baseUrl}/confirm?token=`);
+    expect(await emailsTo('quinn@example.com')).toHaveLength(1);
+
+    const rerun = await run(['import', file]);
+    expect(rerun.code).toBe(0);
+    expect(rerun.stdout).toMatch(/Sent 0 confirmation emails \(2 already sent one or no longer pending\)/);
+    expect(await emailsTo('pat@example.com')).toHaveLength(1);
+
+    const quiet = await run(['import', csv('quiet.csv', 'email\nrae@example.com\n'), '--no-confirmation-email', '--json']);
+    expect(quiet.code).toBe(0);
+    const summary = JSON.parse(quiet.stdout);
+    expect(summary).toMatchObject({ created: 1 });
+    expect(summary.confirmationEmails).toBeUndefined();
+    expect(await stack.deps.subscribers.getStatus('rae@example.com')).toBe('pending');
+    expect(await emailsTo('rae@example.com')).toHaveLength(0);
+
+    // The confirm link in the imported address's email works.
+    const token = decodeURIComponent(/token=([^\s"<&]+)/.exec(pat!.body.text!)![1]!);
+    const confirmed = await fetch(`${stack.urls.baseUrl}/confirm`, { method: 'POST', body: new URLSearchParams({ token }) });
+    expect(confirmed.status).toBe(200);
+    expect(await stack.deps.subscribers.getStatus('pat@example.com')).toBe('confirmed');
+  });
+
+  it('delete in another casing erases the subscriber and their delivery records, also an old exact-spelling record', async () => {
+    const consent = { at: new Date().toISOString(), method: 'import' as const, source: 'test' };
+    await stack.deps.subscribers.importSubscriber({ email: 'Sam@example.com', status: 'confirmed', consent, now: new Date() });
+    const campaigns = new DynamoDbCampaignRepository(stack.deps.doc, stack.info.tableName);
+    await campaigns.start({ campaignId: 'erase-1', slug: 'erase-1', subject: 'S', audience: 1, now: new Date() });
+    expect(await campaigns.claim('erase-1', 'Sam@example.com', new Date())).toEqual({ claimed: true });
+    await campaigns.recordDelivery('erase-1', 'Sam@example.com', 'SENT', { messageId: 'm-1' });
+    const before = await campaigns.accounting('erase-1', { consistent: true });
+
+    const res = await run(['delete', 'SAM@EXAMPLE.COM', '--json']);
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({ deleted: true, deliveryRecords: 1 });
+    expect(await stack.deps.subscribers.get('sam@example.com')).toBeUndefined();
+    expect(await campaigns.deliveryStatus('erase-1', 'Sam@example.com')).toBeUndefined();
+    expect(await campaigns.accounting('erase-1', { consistent: true })).toEqual(before);
+
+    const now = new Date().toISOString();
+    await stack.deps.doc.send(new PutCommand({
+      TableName: stack.info.tableName,
+      Item: { pk: 'SUB#Tia@example.com', sk: 'SUB', email: 'Tia@example.com', status: 'confirmed', createdAt: now, updatedAt: now },
+    }));
+    const old = await run(['delete', 'Tia@example.com', '--json']);
+    expect(JSON.parse(old.stdout)).toMatchObject({ deleted: true });
+    expect(await stack.deps.subscribers.get('Tia@example.com')).toBeUndefined();
+  });
+
+  it('migrate-identities merges records older versions stored per spelling, and a rerun finds nothing to do', async () => {
+    const item = (email: string, status: string, createdAt: string) => ({
+      pk: `SUB#${email}`, sk: 'SUB', email, status, createdAt, updatedAt: createdAt,
+      ...(status === 'confirmed' ? { gsi1pk: 'CONFIRMED', gsi1sk: email } : {}),
+    });
+    for (const i of [item('Uma@example.com', 'confirmed', '2026-01-01T00:00:00.000Z'), item('UMA@example.com', 'complained', '2026-02-01T00:00:00.000Z'), item('Vic@example.com', 'confirmed', '2026-01-01T00:00:00.000Z')]) {
+      await stack.deps.doc.send(new PutCommand({ TableName: stack.info.tableName, Item: i }));
+    }
+    const first = await run(['migrate-identities', '--json']);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual({ scanned: 3, migrated: 3, merged: 1, expiredRemoved: 0 });
+    expect(await stack.deps.subscribers.get('uma@example.com')).toMatchObject({ email: 'Uma@example.com', status: 'complained' });
+    expect((await stack.deps.subscribers.listConfirmed(undefined, 10)).items).toEqual([{ email: 'Vic@example.com' }]);
+    const second = await run(['migrate-identities']);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/Checked 2 subscribers: 0 moved/);
   });
 });
