@@ -1,13 +1,22 @@
 /**
- * How every Lambda is bundled: locally installed esbuild (never Docker), ESM, minified, with source maps.
- * Shared by the NewsletterFunction construct and the bundle-size test so both build the same thing.
+ * How every Lambda is bundled: locally installed esbuild (never Docker), ESM, minified, no source maps, no
+ * metafile. One description per function (FUNCTION_BUNDLES) turns into both the NodejsFunction options the CDK app
+ * uses (`bundlingOptions`) and the equivalent esbuild API options (`esbuildOptions`) the bundle tests and the
+ * benchmark build with; test/infra/synth.test.ts checks that both produce byte-identical bundles.
  */
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OutputFormat, SourceMapMode, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { BuildOptions } from 'esbuild';
+import type { PrecompiledEmails } from './precompile-emails.ts';
 
 /** Repository root (the directory holding package-lock.json, lambdas/ and templates/). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The Lambda entry files, lambdas/handlers/<name>.handler.ts, each exporting `handler`. */
+export type HandlerName = 'subscribers' | 'archive' | 'send' | 'worker' | 'ses-events';
+export const HANDLER_NAMES: readonly HandlerName[] = ['subscribers', 'archive', 'send', 'worker', 'ses-events'];
 
 /** Where the afterBundling hook puts templates/ inside each asset, and so where handlers find them in Lambda. */
 export const LAMBDA_TEMPLATES_DIR = '/var/task/templates';
@@ -33,31 +42,176 @@ export const ESM_REQUIRE_BANNER =
  */
 export const BUNDLE_AWS_SDK = true;
 
+/** The module every stubbed dependency resolves to (see BUNDLE_STUBS). */
+export const STUB_MODULE = path.join(REPO_ROOT, 'infra', 'bundle-stub.cjs');
+
 /**
- * Bundling options for one function.
- *
- * @param includeTemplates copy `templates/` into the asset (functions that render or serve pages).
+ * Dependencies replaced by STUB_MODULE in every bundle (issue 14): each is required at the top of a module MJML
+ * needs, but only used on a path we never take. Before, they made the Send and Subscribers bundles 7.2–7.7 MB and
+ * their cold init 1.3–1.8 s. test/infra/bundles.test.ts renders the seed issue through the Send bundle's modules and
+ * compares it with the unbundled renderer, so a stub that was in fact used fails there.
  */
-export function bundlingOptions(includeTemplates: boolean): BundlingOptions {
+export const BUNDLE_STUBS: Readonly<Record<string, string>> = {
+  // cheerio (two versions, for mjml-core and juice) requires undici for `fromURL` and encoding-sniffer (with
+  // iconv-lite's tables) for `loadBuffer`; MJML only calls `load` on strings. Two undici copies were 940 KB.
+  undici: 'cheerio fromURL (never called: MJML parses strings)',
+  'encoding-sniffer': 'cheerio loadBuffer/decodeStream (never called)',
+  // mjml-core requires htmlnano and cssnano-preset-lite for `minify: true`; render.ts compiles with minify off.
+  // htmlnano imports cosmiconfig, whose TypeScript-config loader pulled in the whole TypeScript compiler (3.5 MB).
+  htmlnano: 'MJML minify (off: lambdas/core/issue/render.ts)',
+  'cssnano-preset-lite': 'MJML minify (off)',
+  cosmiconfig: "htmlnano's config search (htmlnano is stubbed)",
+  typescript: "cosmiconfig's .ts config loader (never bundled)",
+  // mjml-core's formatHtml requires js-beautify for `beautify: true` (off).
+  'js-beautify': 'MJML beautify (off)',
+  // juice requires web-resource-inliner for juiceResources (fetching and inlining remote CSS and images); MJML
+  // calls the synchronous juice() on its own CSS.
+  'web-resource-inliner': "juice's remote resource inlining (MJML only inlines its own CSS)",
+};
+
+/** What one function's bundle needs besides its entry. */
+export interface FunctionBundle {
+  /** Folders of templates/ the function reads at run time, copied into the asset. */
+  readonly templateFolders: readonly string[];
+  /** The confirmation and welcome emails compiled at synth time and defined into the bundle (no MJML at run time). */
+  readonly precompiledEmails: boolean;
+}
+
+/**
+ * Per function. Send renders issues with the email templates bundled as modules (templates/email/*.mjml.ts), so it
+ * reads no template file; the subscribers function reads only the pages, its emails come precompiled.
+ */
+export const FUNCTION_BUNDLES: Readonly<Record<HandlerName, FunctionBundle>> = {
+  subscribers: { templateFolders: ['pages'], precompiledEmails: true },
+  archive: { templateFolders: ['pages', 'archive'], precompiledEmails: false },
+  send: { templateFolders: [], precompiledEmails: false },
+  worker: { templateFolders: [], precompiledEmails: false },
+  'ses-events': { templateFolders: [], precompiledEmails: false },
+};
+
+/** The identifiers the emails are defined under; the handlers check `typeof X === 'string'` (see confirmation-email.ts). */
+export const CONFIRMATION_EMAIL_DEFINE = '__NEWSLETTER_CONFIRMATION_EMAIL__';
+export const WELCOME_EMAIL_DEFINE = '__NEWSLETTER_WELCOME_EMAIL__';
+
+/**
+ * Linux refuses a single command-line argument above 128 KiB (MAX_ARG_STRLEN), and NodejsFunction passes each
+ * define as one `--define:K=V` argument. The confirmation email is about 10 KB; a welcome email near Gmail's 102 KB
+ * clipping limit would not fit, and fails synthesis with this message rather than with E2BIG.
+ */
+export const MAX_DEFINE_BYTES = 120 * 1024;
+
+let precompiled: PrecompiledEmails | undefined;
+
+/**
+ * The emails compiled once per process by infra/precompile-emails.ts in a child process: construct code is
+ * synchronous, MJML is asynchronous.
+ */
+export function precompiledEmails(): PrecompiledEmails {
+  if (precompiled) return precompiled;
+  let out: string;
+  try {
+    out = execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'infra', 'precompile-emails.ts')], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } catch (err) {
+    const stderr = String((err as { stderr?: unknown }).stderr ?? '');
+    const line = stderr.split('\n').find((l) => /error/i.test(l)) ?? stderr.split('\n').find((l) => l.trim()) ?? String(err);
+    throw new Error(`precompiling the emails (infra/precompile-emails.ts) failed: ${line.trim()}`, { cause: err });
+  }
+  precompiled = JSON.parse(out) as PrecompiledEmails;
+  return precompiled;
+}
+
+/** The esbuild defines for one function: the precompiled emails as JSON string literals, or none. */
+export function emailDefines(name: HandlerName, emails: PrecompiledEmails | undefined): Record<string, string> {
+  if (!FUNCTION_BUNDLES[name].precompiledEmails || !emails) return {};
+  const defines = {
+    [CONFIRMATION_EMAIL_DEFINE]: JSON.stringify(JSON.stringify(emails.confirmation)),
+    // `null` (no content/welcome.md) is defined too, so the bundle knows there is none without looking for a file.
+    [WELCOME_EMAIL_DEFINE]: JSON.stringify(JSON.stringify(emails.welcome)),
+  };
+  for (const [key, value] of Object.entries(defines)) {
+    const bytes = Buffer.byteLength(value);
+    if (bytes > MAX_DEFINE_BYTES) {
+      const what = key === WELCOME_EMAIL_DEFINE ? 'content/welcome.md renders to' : 'the confirmation email is';
+      throw new Error(`${what} ${(bytes / 1024).toFixed(0)} KB of HTML and text; at most ${MAX_DEFINE_BYTES / 1024} KB fits into the bundle`);
+    }
+  }
+  return defines;
+}
+
+/** Where the entry of a function lives. */
+export function handlerEntry(name: HandlerName): string {
+  return path.join(REPO_ROOT, 'lambdas', 'handlers', `${name}.handler.ts`);
+}
+
+const aliases = (): Record<string, string> => Object.fromEntries(Object.keys(BUNDLE_STUBS).map((m) => [m, STUB_MODULE]));
+
+/**
+ * NodejsFunction bundling options for one function.
+ *
+ * No source maps: with their sources, the maps were 26–28 MB per asset, and parsing even the small ones at init
+ * (NODE_OPTIONS=--enable-source-maps) cost cold-start time. Stack traces name the minified index.mjs; to read one,
+ * rebuild the same commit's bundle with a map (`npx tsx infra/bundle-function.ts <name> <dir> --sourcemap`: the
+ * same bytes plus index.mjs.map). No metafile in the asset either: the tests build their own.
+ *
+ * @param emails the precompiled emails, for the functions that send them (FUNCTION_BUNDLES); omit when bundling is
+ *   skipped.
+ */
+export function bundlingOptions(name: HandlerName, emails?: PrecompiledEmails): BundlingOptions {
+  const { templateFolders } = FUNCTION_BUNDLES[name];
   return {
     format: OutputFormat.ESM,
     target: ESBUILD_TARGET,
     mainFields: ['module', 'main'],
     minify: true,
-    sourceMap: true,
-    // DEFAULT (esbuild's linked mode) writes index.mjs.map plus the `//# sourceMappingURL` comment that
-    // NODE_OPTIONS=--enable-source-maps needs to find it; EXTERNAL omits the comment, so traces stayed minified.
-    sourceMapMode: SourceMapMode.DEFAULT,
+    sourceMap: false,
     banner: ESM_REQUIRE_BANNER,
     bundleAwsSDK: BUNDLE_AWS_SDK,
     forceDockerBundling: false,
-    // index.meta.json lets the tests prove what went into a bundle (no mjml in the worker).
-    metafile: true,
+    metafile: false,
+    define: emailDefines(name, emails),
+    esbuildArgs: { '--alias': Object.entries(aliases()).map(([from, to]) => `${from}=${to}`) },
     commandHooks: {
       beforeBundling: () => [],
       beforeInstall: () => [],
       afterBundling: (inputDir: string, outputDir: string) =>
-        includeTemplates ? [`cp -R "${path.join(inputDir, 'templates')}" "${path.join(outputDir, 'templates')}"`] : [],
+        templateFolders.map((folder) => {
+          const to = path.join(outputDir, 'templates', folder);
+          return `mkdir -p "${path.dirname(to)}" && cp -R "${path.join(inputDir, 'templates', folder)}" "${to}"`;
+        }),
     },
+  };
+}
+
+/**
+ * The esbuild API options that build exactly what `bundlingOptions` makes NodejsFunction build (its CLI arguments,
+ * translated), writing `<outDir>/index.mjs`. For tests and the benchmark; `sourcemap` adds an external map without
+ * changing index.mjs.
+ */
+export function esbuildOptions(
+  name: HandlerName,
+  outDir: string,
+  opts: { emails?: PrecompiledEmails; sourcemap?: boolean } = {},
+): BuildOptions & { outfile: string } {
+  return {
+    entryPoints: [handlerEntry(name)],
+    absWorkingDir: REPO_ROOT,
+    outfile: path.join(outDir, 'index.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: ESBUILD_TARGET,
+    mainFields: ['module', 'main'],
+    minify: true,
+    sourcemap: opts.sourcemap ? 'external' : false,
+    banner: { js: ESM_REQUIRE_BANNER },
+    define: emailDefines(name, opts.emails),
+    alias: aliases(),
+    external: BUNDLE_AWS_SDK ? [] : ['@aws-sdk/*'],
+    logLevel: 'error',
   };
 }

@@ -15,11 +15,10 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Config } from '../../lambdas/runtime/config.ts';
 import { CONFIRMED_INDEX } from '../../lambdas/adapters/dynamodb/table.ts';
-import { LAMBDA_TEMPLATES_DIR, REPO_ROOT, bundlingOptions } from '../bundling.ts';
+import { FUNCTION_BUNDLES, LAMBDA_TEMPLATES_DIR, REPO_ROOT, bundlingOptions, handlerEntry, precompiledEmails, type HandlerName } from '../bundling.ts';
 import { acknowledge, wildcardResourceFinding } from '../nag.ts';
 
-/** The Lambda entry files, lambdas/handlers/<name>.handler.ts, each exporting `handler`. */
-export type HandlerName = 'subscribers' | 'archive' | 'send' | 'worker' | 'ses-events';
+export type { HandlerName } from '../bundling.ts';
 
 /** Environment variables a function may receive: the runtime config schema plus infra-only extras. */
 export type FunctionEnvironment = Partial<Record<keyof Config | 'WORKER_CONCURRENCY' | 'MAX_RECEIVE_COUNT', string>>;
@@ -31,7 +30,10 @@ export interface NewsletterFunctionProps {
   readonly memorySize: number;
   /** Default 10 s: HTTP handlers must answer well inside API Gateway's 30 s limit. */
   readonly timeout?: Duration;
-  /** Copy templates/ into the bundle and set TEMPLATES_DIR; default false. */
+  /**
+   * @deprecated Ignored: the construct copies exactly the template folders the function reads
+   * (FUNCTION_BUNDLES in infra/bundling.ts) and sets TEMPLATES_DIR when there are any.
+   */
   readonly includeTemplates?: boolean;
   /** Default one month. */
   readonly logRetention?: logs.RetentionDays;
@@ -53,7 +55,11 @@ export class NewsletterFunction extends NodejsFunction {
   private readonly executionRole: iam.Role;
 
   constructor(scope: Construct, id: string, props: NewsletterFunctionProps) {
-    const includeTemplates = props.includeTemplates ?? false;
+    const bundle = FUNCTION_BUNDLES[props.handlerName];
+    const includeTemplates = bundle.templateFolders.length > 0;
+    // Compile the emails only when this stack's assets are really bundled (`cdk synth --exclusively` and the
+    // in-process template tests skip bundling): it runs MJML in a child process, a few seconds.
+    const emails = bundle.precompiledEmails && Stack.of(scope).bundlingRequired ? precompiledEmails() : undefined;
     // The log group is ours (not created lazily by Lambda), so it has a retention and the role can be scoped to it.
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -64,7 +70,7 @@ export class NewsletterFunction extends NodejsFunction {
       description: `${props.handlerName} function`,
     });
     super(scope, id, {
-      entry: path.join(REPO_ROOT, 'lambdas', 'handlers', `${props.handlerName}.handler.ts`),
+      entry: handlerEntry(props.handlerName),
       handler: 'handler',
       projectRoot: REPO_ROOT,
       depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
@@ -76,12 +82,9 @@ export class NewsletterFunction extends NodejsFunction {
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
       role,
-      bundling: bundlingOptions(includeTemplates),
-      environment: {
-        // Stack traces through the external source maps point at the TypeScript sources.
-        NODE_OPTIONS: '--enable-source-maps',
-        ...(includeTemplates ? { TEMPLATES_DIR: LAMBDA_TEMPLATES_DIR } : {}),
-      },
+      bundling: bundlingOptions(props.handlerName, emails),
+      // No NODE_OPTIONS=--enable-source-maps: the bundles ship without maps (see bundlingOptions).
+      environment: includeTemplates ? { TEMPLATES_DIR: LAMBDA_TEMPLATES_DIR } : {},
     });
     this.executionRole = role;
     logGroup.grantWrite(role);
