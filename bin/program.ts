@@ -141,11 +141,12 @@ ones, so the totals still add up and no record holds the address. Exit 4 when th
       .command('migrate-identities')
       .description('once after upgrading: store every subscriber under its case-insensitive address, merging case variants'),
   )
-    .option('--json', 'print JSON: {"scanned","migrated","merged","expiredRemoved"}')
+    .option('--json', 'print JSON: {"scanned","migrated","merged","expiredRemoved","deliveryPairs"}')
     .addHelpText('after', `${examples('newsletter subscribers migrate-identities')}
 Versions before case-insensitive addresses stored Bob@example.com and bob@example.com as two subscribers. This
 rewrites such records under one key; when several spellings exist, the most restrictive status wins
-(complained, bounced, unsubscribed, confirmed, pending). Safe to run again, and beside live traffic.
+(complained, bounced, unsubscribed, confirmed, pending). Delivery records move to the same key, so a resumed
+campaign never mails anyone twice. Refused while a campaign is sending (exit 1); safe to run again.
 `)
     .action(lazyAction(subscribers, 'migrateIdentitiesCommand'));
 }

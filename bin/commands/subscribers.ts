@@ -346,12 +346,23 @@ export async function deleteCommand(raw: string, opts: TargetOptions & { json?: 
  * run it once after upgrading (a second run finds nothing to do).
  */
 export async function migrateIdentitiesCommand(opts: TargetOptions & { json?: boolean }): Promise<void> {
-  const result = await withTarget(opts, (t) => t.subscribers.migrateIdentities());
+  const result = await withTarget(opts, async (t) => {
+    const campaigns = await t.campaigns.list();
+    // Delivery pairs are copied then deleted: a worker writing one meanwhile could be lost.
+    const sending = campaigns.filter((c) => c.status === 'SENDING').map((c) => c.campaignId);
+    if (sending.length > 0) {
+      throw new CliError(`campaign ${sending.join(', ')} is sending: run migrate-identities once it has finished (or is paused)`, EXIT.FAILED);
+    }
+    const subscribers = await t.subscribers.migrateIdentities();
+    const deliveryPairs = await t.subscribers.migrateDeliveryPairs(campaigns.map((c) => c.campaignId));
+    return { ...subscribers, deliveryPairs };
+  });
   if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else {
     process.stdout.write(
       `Checked ${result.scanned} subscribers: ${result.migrated} moved to their case-insensitive key ` +
-        `(${result.merged} merged with another spelling), ${result.expiredRemoved} expired pending records removed\n`,
+        `(${result.merged} merged with another spelling), ${result.expiredRemoved} expired pending records removed; ` +
+        `${result.deliveryPairs} delivery records moved\n`,
     );
   }
 }

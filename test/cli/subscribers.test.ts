@@ -333,13 +333,29 @@ describe('one subscriber per mailbox, attributes and confirmation emails', { tim
     for (const i of [item('Uma@example.com', 'confirmed', '2026-01-01T00:00:00.000Z'), item('UMA@example.com', 'complained', '2026-02-01T00:00:00.000Z'), item('Vic@example.com', 'confirmed', '2026-01-01T00:00:00.000Z')]) {
       await stack.deps.doc.send(new PutCommand({ TableName: stack.info.tableName, Item: i }));
     }
+    // A campaign an older version sent, its pair keyed by the exact spelling.
+    const campaigns = new DynamoDbCampaignRepository(stack.deps.doc, stack.info.tableName);
+    await campaigns.start({ campaignId: 'old-1', slug: 'old-1', subject: 'S', audience: 1, now: new Date() });
+    await stack.deps.doc.send(new PutCommand({
+      TableName: stack.info.tableName,
+      Item: { pk: 'CAMPAIGN#old-1', sk: 'D#Vic@example.com', status: 'SENT', email: 'Vic@example.com', at: new Date().toISOString(), messageId: 'm-1' },
+    }));
+    const refused = await run(['migrate-identities']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/campaign old-1 is sending/);
+    expect(await stack.deps.subscribers.get('vic@example.com')).toBeUndefined();
+    await campaigns.setStatus('old-1', ['SENDING'], 'SENT');
+
     const first = await run(['migrate-identities', '--json']);
     expect(first.code).toBe(0);
-    expect(JSON.parse(first.stdout)).toEqual({ scanned: 3, migrated: 3, merged: 1, expiredRemoved: 0 });
+    expect(JSON.parse(first.stdout)).toEqual({ scanned: 3, migrated: 3, merged: 1, expiredRemoved: 0, deliveryPairs: 1 });
     expect(await stack.deps.subscribers.get('uma@example.com')).toMatchObject({ email: 'Uma@example.com', status: 'complained' });
     expect((await stack.deps.subscribers.listConfirmed(undefined, 10)).items).toEqual([{ email: 'Vic@example.com' }]);
+    // The worker, SES events, resume's repair pass and erasure now find the pair under any spelling.
+    expect(await campaigns.deliveryStatus('old-1', 'VIC@example.com')).toBe('SENT');
+    expect(await campaigns.accounting('old-1', { consistent: true })).toMatchObject({ sent: 1 });
     const second = await run(['migrate-identities']);
     expect(second.code).toBe(0);
-    expect(second.stdout).toMatch(/Checked 2 subscribers: 0 moved/);
+    expect(second.stdout).toMatch(/Checked 2 subscribers: 0 moved .*; 0 delivery records moved/);
   });
 });

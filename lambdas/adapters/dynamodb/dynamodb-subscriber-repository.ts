@@ -33,6 +33,7 @@ import { identityKey } from '../../core/subscribers/email.ts';
 import { mergeIdentityRecords, strictestStatus } from '../../core/subscribers/identity-merge.ts';
 
 const SUBSCRIBER_SK = keys.subscriber('x').sk;
+const DELIVERY_PREFIX = 'D#';
 type Key = { pk: string; sk: string };
 
 /** The keys an address may be stored under: its identity key, then (when it differs) an older version's exact spelling. */
@@ -491,6 +492,49 @@ export class DynamoDbSubscriberRepository implements SubscriberRepository {
       onProgress?.({ ...result });
     }
     return result;
+  }
+
+  /**
+   * The other half of `migrate-identities`: delivery pairs an older version keyed by the exact spelling
+   * (`D#Bob@x.com`) move to the identity key (`D#bob@x.com`), which the worker's claim, SES events, resume's
+   * repair pass and erasure now use; otherwise a resumed campaign would not see the old pair and could mail that
+   * person again. A pair whose identity key is already taken stays as it is (it counts for its own recipient).
+   * Run only while no campaign is sending (the CLI checks): a pair is copied, then its old key deleted.
+   */
+  async migrateDeliveryPairs(campaignIds: readonly string[]): Promise<number> {
+    let moved = 0;
+    for (const campaignId of campaignIds) {
+      const pk = keys.campaign(campaignId).pk;
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :d)',
+            ExpressionAttributeValues: { ':pk': pk, ':d': DELIVERY_PREFIX },
+            ConsistentRead: true,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          const spelling = String(item.sk).slice(DELIVERY_PREFIX.length);
+          const target = keys.delivery(campaignId, spelling);
+          if (target.sk === item.sk) continue;
+          try {
+            await this.doc.send(
+              new PutCommand({ TableName: this.tableName, Item: { ...item, ...target }, ConditionExpression: 'attribute_not_exists(pk)' }),
+            );
+          } catch (err) {
+            if (isConditionFailure(err)) continue;
+            throw err;
+          }
+          await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: item.pk, sk: item.sk } }));
+          moved += 1;
+        }
+        start = page.LastEvaluatedKey;
+      } while (start);
+    }
+    return moved;
   }
 
   /** Move one exact-spelling record under its identity key. */
