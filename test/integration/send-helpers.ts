@@ -4,7 +4,7 @@
  */
 import { DeleteTableCommand } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { SesMailer } from '../../lambdas/adapters/ses/ses-mailer.ts';
+import { SES_SEND_CLIENT_OPTIONS, SesMailer } from '../../lambdas/adapters/ses/ses-mailer.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, ensureTable, localDynamoClient, startEmulators, type Emulators } from '../../lambdas/local/emulators.ts';
 import { attachSending, type AttachedSending, type SendingOptions } from '../../lambdas/local/sending.ts';
 import type { CampaignAccounting, OutboundEmail, SubscriberStatus } from '../../lambdas/core/model.ts';
@@ -148,4 +148,83 @@ export async function settle(sending: AttachedSending, campaignId: string): Prom
 
 export function realMailer(emulators: Emulators): Mailer {
   return new SesMailer(new SESv2Client({ endpoint: emulators.sesEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
+}
+
+/** A port on 127.0.0.1 with nothing listening: connecting to it is refused (a real ECONNREFUSED). */
+export async function closedPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A real SES v2 client (the worker's options: one attempt, bounded timeouts) on the given endpoint. */
+export function sesMailerAt(endpoint: string): SesMailer {
+  return new SesMailer(new SESv2Client({ ...SES_SEND_CLIENT_OPTIONS, endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }));
+}
+
+/**
+ * A Mailer that notes each SendEmail it starts and finishes (and sends through `target()`, which a test may switch
+ * between real clients). `inFlight()` is every recipient whose call started and never returned an answer.
+ */
+export class RecordingMailer implements Mailer {
+  readonly started: string[] = [];
+  readonly answered: string[] = [];
+  readonly errors: Array<{ to: string; code?: string; name: string }> = [];
+  constructor(readonly target: () => Mailer) {}
+
+  async send(email: OutboundEmail) {
+    this.started.push(email.to);
+    try {
+      const r = await this.target().send(email);
+      this.answered.push(email.to);
+      return r;
+    } catch (err) {
+      const e = err as { code?: string; name: string; $metadata?: { httpStatusCode?: number } };
+      // An answer from SES, or a connection that never opened, is not in flight.
+      this.errors.push({ to: email.to, name: e.name, ...(e.code ? { code: e.code } : {}) });
+      throw err;
+    }
+  }
+
+  getSendQuota() {
+    return this.target().getSendQuota();
+  }
+}
+
+/**
+ * The checks every worker fault test ends with: the accounting adds up with nothing queued, every confirmed
+ * recipient got exactly one email except UNKNOWN ones (at most one), and every UNKNOWN pair is a recipient whose
+ * SendEmail was started and never answered (in flight when the fault hit).
+ */
+export async function expectEveryoneOnceUnknownOnlyInFlight(
+  sending: AttachedSending,
+  sesEndpoint: string,
+  slug: string,
+  emails: string[],
+  inFlight: ReadonlySet<string>,
+): Promise<{ accounting: CampaignAccounting; unknown: string[] }> {
+  const a = (await sending.campaigns.accounting(slug))!;
+  const counts = countByRecipient(await storedEmails(sesEndpoint), slug);
+  const unknown: string[] = [];
+  for (const email of emails) {
+    const status = await sending.campaigns.deliveryStatus(slug, email);
+    if (status === 'UNKNOWN') unknown.push(email);
+    else if (status !== 'SENT' || counts.get(email) !== 1) throw new Error(`${email}: pair ${status}, ${counts.get(email) ?? 0} email(s)`);
+  }
+  for (const email of unknown) {
+    if (!inFlight.has(email)) throw new Error(`${email} is UNKNOWN but its SendEmail was never in flight`);
+    if ((counts.get(email) ?? 0) > 1) throw new Error(`${email} got ${counts.get(email)} emails`);
+  }
+  const extra = [...counts.keys()].filter((e) => !emails.includes(e));
+  if (extra.length > 0) throw new Error(`emails outside the audience: ${extra.join(', ')}`);
+  if (!invariantHolds(a) || a.queued !== 0 || a.unknown !== unknown.length || a.sent !== emails.length - unknown.length) {
+    throw new Error(`accounting does not add up: ${JSON.stringify(a)}`);
+  }
+  return { accounting: a, unknown };
 }

@@ -82,7 +82,10 @@ export interface WorkerDeps extends ComposeSettings {
   pacer: WorkerPacer;
   compilePersonalizer: CompilePersonalizer;
   clock: Clock;
-  /** Recipients of one message sent in parallel (default 8). The pacer still bounds the rate. */
+  /**
+   * Recipients sent in parallel per invocation (default 8), split over its messages (at least one lane each), and
+   * the size of the batched status reads. The pacer still bounds the rate.
+   */
   concurrency?: number;
   /**
    * In-place retries of a throttled or unsent (SES unreachable) SendEmail before the message goes back to the queue
@@ -356,14 +359,20 @@ export function createRecipientWorker(
      * Whether this unfinished receive should be the last, and why (the pause reason); see the module comment on
      * giving up. `undefined`: return the message to the queue.
      */
-    function giveUpReason(m: WorkerMessage, progress: number, priorFinals: number, cause: string): string | undefined {
+    function giveUpReason(m: WorkerMessage, progress: number, priorFinals: number, cause: string, failed = true): string | undefined {
       const idle = Math.max(1, m.receiveCount - priorFinals);
-      if (progress === 0 && idle >= maxIdle) return `a queue message made no progress in ${idle} receives: ${cause}`;
+      // A receive cut short by the deadline before its turn came has not failed: only SQS's last receive ends it.
+      if (failed && progress === 0 && idle >= maxIdle) return `a queue message made no progress in ${idle} receives: ${cause}`;
       if (deps.maxReceiveCount !== undefined && m.receiveCount >= deps.maxReceiveCount) {
         return `a queue message reached the queue's last receive (${m.receiveCount}) unfinished: ${cause}`;
       }
       return undefined;
     }
+
+    // The `concurrency` lanes are shared by the batch's messages, at least one each. The send tokens go round the
+    // lanes in order (the pacer serves its waiters first come, first served), so every message of the batch gets
+    // its share of a slow rate in every receive instead of the first messages taking all of it.
+    const lanesPerMessage = Math.max(1, Math.ceil(concurrency / Math.max(1, messages.length)));
 
     async function processMessage(m: WorkerMessage, batch: RecipientBatch, ctx: MessageProgress): Promise<boolean> {
       const { campaignId, recipients } = batch;
@@ -417,7 +426,7 @@ export function createRecipientWorker(
           }
         }
       };
-      const lanes = await Promise.allSettled(Array.from({ length: Math.min(concurrency, recipients.length) }, run));
+      const lanes = await Promise.allSettled(Array.from({ length: Math.min(lanesPerMessage, recipients.length) }, run));
       ctx.priorFinals = lane.priorFinals;
       ctx.progress = finals;
       if (finals > 0) await noteHandled(campaignId, finals);
@@ -437,7 +446,7 @@ export function createRecipientWorker(
       const cause = stop === 'unsent' ? `SES unreachable: ${lane.lastError ?? 'connection failed'}`
         : stop === 'deferred' ? 'the invocation ran out of time (deadline)'
           : `${stop}${lane.lastError ? `: ${lane.lastError}` : ''}`;
-      const why = giveUpReason(m, finals, lane.priorFinals, cause);
+      const why = giveUpReason(m, finals, lane.priorFinals, cause, stop !== 'deferred');
       return why ? giveUp(m, batch, why, untried.length) : false;
     }
 

@@ -44,6 +44,8 @@ interface Stored {
 export class LocalQueue implements Queue {
   private readonly ready = new Map<string, Stored>();
   private readonly inFlight = new Map<string, Stored>();
+  /** Invocations that returned after their `timeoutMs` (Lambda would have killed them; their batch failed). */
+  timedOut = 0;
   /** Messages that exceeded maxReceiveCount. */
   readonly deadLetters: Array<{ messageId: string; body: string; receiveCount: number }> = [];
   private handler: SqsBatchHandler | undefined;
@@ -185,6 +187,7 @@ export class LocalQueue implements Queue {
     try {
       const res = await this.handler!({ Records: batch.map((m) => this.toRecord(m)) }, context);
       // Past its timeout Lambda would have stopped the handler and failed the batch, whatever it returned.
+      if (Date.now() > deadline) this.timedOut += 1;
       failed = Date.now() > deadline
         ? new Set(batch.map((m) => m.messageId))
         : new Set((res?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
