@@ -10,6 +10,8 @@ import { DynamoDbSubscriberRepository } from '../adapters/dynamodb/dynamodb-subs
 import { loadOrCreateLocalTokenKeys } from '../adapters/secrets/token-keys.ts';
 import { SesMailer } from '../adapters/ses/ses-mailer.ts';
 import { systemClock, type Clock, type TokenKeys } from '../core/ports.ts';
+import { displayName } from '../core/subscribers/email.ts';
+import type { WelcomeEmailLoader } from '../core/subscribers/welcome.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localDynamoClient } from '../local/emulators.ts';
 import { DOCUMENT_CLIENT_OPTIONS } from './aws-clients.ts';
 
@@ -62,4 +64,24 @@ export function localDeps(endpoints: LocalEndpoints, clock: Clock = systemClock)
 export function localTokenKeys(dataDir: string): () => Promise<TokenKeys> {
   const keys = loadOrCreateLocalTokenKeys(dataDir);
   return async () => keys;
+}
+
+/** The footer address of local emails when POSTAL_ADDRESS is not set. */
+export const LOCAL_POSTAL_ADDRESS = 'Newsletter, 1 Example Street, 00000 Example City';
+
+/**
+ * The welcome email for the local stack: content/welcome.md (or `file`) rendered on first use, with the local
+ * sender, archive URL and postal address; undefined when there is no such file. The renderer (and MJML) load only
+ * when the first subscriber is confirmed.
+ */
+export function localWelcomeEmail(settings: { sender: string; publicBaseUrl: string; postalAddress?: string; file?: string }): WelcomeEmailLoader {
+  return async () => {
+    const { loadWelcomeEmail } = await import('../handlers/http/welcome-email.ts');
+    return loadWelcomeEmail({
+      senderName: displayName(settings.sender),
+      archiveUrl: `${settings.publicBaseUrl.replace(/\/+$/, '')}/archive`,
+      postalAddress: settings.postalAddress ?? process.env.POSTAL_ADDRESS ?? LOCAL_POSTAL_ADDRESS,
+      ...(settings.file ? { file: settings.file } : {}),
+    });
+  };
 }

@@ -9,7 +9,7 @@ import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../lambdas/local/stack.ts';
 import { buildSubscribersHandler, type HttpHandler } from '../../lambdas/handlers/subscribers.ts';
-import { localTokenKeys } from '../../lambdas/runtime/local.ts';
+import { LOCAL_POSTAL_ADDRESS, localTokenKeys, localWelcomeEmail } from '../../lambdas/runtime/local.ts';
 import { identityKey } from '../../lambdas/core/subscribers/email.ts';
 import { signToken } from '../../lambdas/core/tokens/tokens.ts';
 import type { TokenKeys } from '../../lambdas/core/ports.ts';
@@ -146,6 +146,26 @@ describe('welcome email on confirmation (subscribers handler on the emulators)',
     const oneClick = await handler(httpEvent('POST', `${u.pathname}${u.search}`, { body: 'List-Unsubscribe=One-Click', contentType: 'application/x-www-form-urlencoded' }));
     expect(oneClick.statusCode).toBe(200);
     expect(await env.subscribers.getStatus('ann@example.com')).toBe('unsubscribed');
+  });
+
+  it('the local stack\'s loader renders content/welcome.md: the name (or its fallback) filled, the unsubscribe link working', async () => {
+    welcome = localWelcomeEmail({ sender: 'News <news@example.com>', publicBaseUrl: BASE });
+    for (const [email, name] of [['dee@example.com', 'Dee & <Co>'], ['eli@example.com', undefined]] as const) {
+      await post('/subscribe', { email, ...(name ? { name } : {}) });
+      const token = tokenFromEmail((await env.emailsTo(email))[0]!.body.html!);
+      expect((await post('/confirm', { token })).statusCode).toBe(200);
+    }
+    expect(errors).toEqual([]);
+    const [dee] = (await env.emailsTo('dee@example.com')).filter((e) => e.subject.startsWith('Welcome'));
+    const [eli] = (await env.emailsTo('eli@example.com')).filter((e) => e.subject.startsWith('Welcome'));
+    expect(dee!.body.html).toContain('Hi Dee &amp; &lt;Co&gt;,');
+    expect(dee!.body.text).toContain('Hi Dee & <Co>,');
+    expect(eli!.body.text).toContain('Hi there,');
+    for (const mail of [dee!, eli!]) {
+      expect(`${mail.body.html}${mail.body.text}`).not.toMatch(/\{\{/);
+      expect(mail.body.text).toContain(LOCAL_POSTAL_ADDRESS);
+      expect(mail.body.text).toContain(`${BASE}/unsubscribe?token=`);
+    }
   });
 
   it('a welcome email that cannot be sent (its template fails to load) does not fail the confirmation; none without a template', async () => {

@@ -1,10 +1,12 @@
 /**
  * The welcome email, sent once when a subscriber is confirmed. The template (content/welcome.md, rendered by
- * lambdas/handlers/http/welcome-email.ts) carries the literal placeholders `{{unsubscribeUrl}}` and `{{name}}`;
- * this fills them per subscriber: HTML-escaped in the HTML part, as is in the text part and the subject.
+ * lambdas/handlers/http/welcome-email.ts) carries the literal placeholders `{{unsubscribeUrl}}` and `{{name}}`
+ * (`{{name|there}}` with a fallback, as the issue renderer writes it); this fills them per subscriber with the
+ * issue's own personalization pass: HTML-escaped in the HTML part, as is in the text part and the subject.
  * Like an issue, it carries an unsubscribe link and RFC 8058 List-Unsubscribe headers.
  */
 import type { OutboundEmail } from '../model.ts';
+import { compilePersonalizer } from '../issue/personalize.ts';
 import { unsubscribeUrl } from '../sending/compose.ts';
 
 /** Same shape as `WelcomeEmailTemplate` in lambdas/handlers/http/welcome-email.ts (the core cannot import handlers). */
@@ -17,12 +19,8 @@ export interface WelcomeEmailTemplate {
 /** Loads the template; undefined when there is no welcome email (no content/welcome.md). */
 export type WelcomeEmailLoader = () => Promise<WelcomeEmailTemplate | undefined>;
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const escapeHtml = (value: string) => value.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!);
-
-function fill(template: string, values: Record<string, string>): string {
-  return template.replace(/\{\{(unsubscribeUrl|name)\}\}/g, (_, key: string) => values[key] ?? '');
-}
+/** Split once per template (the loader returns the same object while its file is unchanged). */
+const personalizers = new WeakMap<WelcomeEmailTemplate, ReturnType<typeof compilePersonalizer>>();
 
 /** The welcome email for one subscriber, ready for the mailer. */
 export function composeWelcomeEmail(
@@ -30,14 +28,20 @@ export function composeWelcomeEmail(
   input: { email: string; name?: string; unsubscribeToken: string; sender: string; publicBaseUrl: string; configurationSet?: string },
 ): OutboundEmail {
   const url = unsubscribeUrl(input.publicBaseUrl, input.unsubscribeToken);
-  const plain = { unsubscribeUrl: url, name: input.name ?? '' };
-  const escaped = { unsubscribeUrl: escapeHtml(url), name: escapeHtml(input.name ?? '') };
+  let personalize = personalizers.get(template);
+  if (!personalize) personalizers.set(template, (personalize = compilePersonalizer(template)));
+  const filled = personalize({
+    unsubscribeUrl: url,
+    viewInBrowserUrl: `${input.publicBaseUrl}/archive`,
+    email: input.email,
+    ...(input.name ? { name: input.name } : {}),
+  });
   return {
     from: input.sender,
     to: input.email,
-    subject: fill(template.subject, plain),
-    html: fill(template.html, escaped),
-    text: fill(template.text, plain),
+    subject: filled.subject,
+    html: filled.html,
+    text: filled.text,
     headers: {
       'List-Unsubscribe': `<${url}>`,
       'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',

@@ -168,6 +168,13 @@ describe('welcome email', () => {
     expect(composeWelcomeEmail(template, { email: 'a@x.com', unsubscribeToken: 't', sender: 's', publicBaseUrl: 'https://n' }).html).toContain('<p>Hi </p>');
   });
 
+  it('uses the fallback the renderer writes ({{name|there}}) when the subscriber gave no name', () => {
+    const withFallback = { subject: 'Welcome', html: '<p>Hi {{name|dear%20reader}},</p>', text: 'Hi {{name|dear%20reader}},' };
+    const base = { email: 'a@x.com', unsubscribeToken: 't', sender: 's', publicBaseUrl: 'https://n' };
+    expect(composeWelcomeEmail(withFallback, base)).toMatchObject({ html: '<p>Hi dear reader,</p>', text: 'Hi dear reader,' });
+    expect(composeWelcomeEmail(withFallback, { ...base, name: '<i>Ann</i>' })).toMatchObject({ html: '<p>Hi &lt;i&gt;Ann&lt;/i&gt;,</p>', text: 'Hi <i>Ann</i>,' });
+  });
+
   function service(opts: { welcome?: typeof template; fail?: (e: OutboundEmail) => Error | undefined } = {}) {
     const clock = testClock(T0);
     const repo = new MemorySubscriberRepository(() => clock.now());
