@@ -17,7 +17,11 @@ export interface Consent {
 }
 
 export interface Subscriber {
-  /** Normalized address (trimmed, domain lower-cased and punycoded). The key. */
+  /**
+   * Normalized address (trimmed, domain lower-cased and punycoded) as the subscriber first spelled it, for display
+   * and sending. The key is its identity, `identityKey(email)` (the whole address lower-cased): case variants are
+   * the same subscriber.
+   */
   email: string;
   status: SubscriberStatus;
   name?: string;
