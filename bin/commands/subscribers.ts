@@ -142,12 +142,16 @@ async function confirmationMailer(target: Target, env: Record<string, string | u
 }
 
 /** Send the confirmation emails of a pending import, paced at SEND_RATE_FRACTION of the account's MaxSendRate. */
-async function sendConfirmations(target: Target, rows: ImportPlan['rows'], opts: ImportOptions) {
+async function sendConfirmations(
+  target: Target,
+  mail: Omit<Awaited<ReturnType<typeof confirmationMailer>>, 'close'>,
+  rows: ImportPlan['rows'],
+  opts: ImportOptions,
+) {
   const [{ sendImportConfirmations }, { Pacer }] = await Promise.all([
     import('../../lambdas/core/subscribers/import-confirmations.ts'),
     import('../../lambdas/core/sending/rate-limiter.ts'),
   ]);
-  const { close, ...mail } = await confirmationMailer(target);
   const pacer = new Pacer(async () => (await mail.mailer.getSendQuota()).maxSendRate);
   const bar = progressBar(opts, ' {bar} {value}/{total} confirmation emails');
   bar?.start(rows.length, 0);
@@ -162,7 +166,6 @@ async function sendConfirmations(target: Target, rows: ImportPlan['rows'], opts:
     });
   } finally {
     bar?.stop();
-    close();
   }
 }
 
@@ -187,6 +190,15 @@ export async function importCommand(file: string, opts: ImportOptions): Promise<
 
   const sendEmails = !opts.confirmed && opts.confirmationEmail !== false;
   const summary = await withTarget(opts, async (target) => {
+    // Before anything is written: what sending the emails needs is there (or the import stops here).
+    const mail = sendEmails ? await confirmationMailer(target) : undefined;
+    try {
+      return await importRows(target, mail);
+    } finally {
+      mail?.close();
+    }
+  });
+  async function importRows(target: Target, mail: Awaited<ReturnType<typeof confirmationMailer>> | undefined) {
     const { subscribers } = target;
     // Reported only once the target is reachable: an unreachable stack gives one line, nothing else.
     for (const line of skipped) process.stderr.write(`${line}\n`);
@@ -223,7 +235,7 @@ export async function importCommand(file: string, opts: ImportOptions): Promise<
     } finally {
       bar?.stop();
     }
-    const emails = sendEmails ? await sendConfirmations(target, plan.rows, opts) : undefined;
+    const emails = mail ? await sendConfirmations(target, mail, plan.rows, opts) : undefined;
     for (const f of emails?.failed ?? []) process.stderr.write(`${file}: confirmation email to ${f.email} not sent: ${f.reason}\n`);
     return {
       file,
@@ -235,7 +247,7 @@ export async function importCommand(file: string, opts: ImportOptions): Promise<
       duplicates: plan.duplicates.length,
       ...(emails ? { confirmationEmails: { sent: emails.sent, skipped: emails.skipped, failed: emails.failed.length } } : {}),
     };
-  });
+  }
   if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else {
     process.stdout.write(

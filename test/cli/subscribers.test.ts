@@ -299,6 +299,20 @@ describe('one subscriber per mailbox, attributes and confirmation emails', { tim
     expect(await stack.deps.subscribers.getStatus('pat@example.com')).toBe('confirmed');
   });
 
+  it('--aws: a pending import that would send confirmation emails without SENDER or TOKEN_SECRET_ARN stops before writing', async () => {
+    const file = csv('aws.csv', 'email\nzed@example.com\n');
+    const env = {
+      AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', SENDER: '', TOKEN_SECRET_ARN: '', PUBLIC_BASE_URL: '',
+      CDK_OUTPUTS_FILE: '', AWS_CONFIG_FILE: join(work, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(work, 'none'),
+    };
+    const res = await run(['import', file, '--aws', '--table', 'newsletter'], env);
+    expect(res).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'newsletter: --aws import sends confirmation emails and needs SENDER, TOKEN_SECRET_ARN, PUBLIC_BASE_URL (or the PublicBaseUrl stack output); or pass --no-confirmation-email\n',
+    });
+  });
+
   it('delete in another casing erases the subscriber and their delivery records, also an old exact-spelling record', async () => {
     const consent = { at: new Date().toISOString(), method: 'import' as const, source: 'test' };
     await stack.deps.subscribers.importSubscriber({ email: 'Sam@example.com', status: 'confirmed', consent, now: new Date() });
