@@ -1,7 +1,10 @@
 /** SesMailer against aws-ses-v2-local through the real SESv2Client. */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { SesMailer } from '../../lambdas/adapters/ses/ses-mailer.ts';
+import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { SES_SEND_CLIENT_OPTIONS, SesMailer } from '../../lambdas/adapters/ses/ses-mailer.ts';
+import { classifySendError } from '../../lambdas/core/sending/errors.ts';
 import { LOCAL_CREDENTIALS } from '../../lambdas/local/emulators.ts';
 import { startTestEmulators, type TestEmulators } from '../support/emulators.ts';
 
@@ -44,5 +47,49 @@ describe('SesMailer', () => {
     const mailer = new SesMailer(client);
     await expect(mailer.send({ from: 'a@example.com', to: 'b@example.com', subject: 's', html: 'h', text: 't' })).rejects.toHaveProperty('name');
     client.destroy();
+  });
+});
+
+describe('SesMailer transport faults, as the real SDK surfaces them (SES_SEND_CLIENT_OPTIONS)', () => {
+  const email = { from: 'news@example.com', to: 'reader@example.com', subject: 's', html: '<p>h</p>', text: 'h' };
+  const client = (endpoint: string, extra: Partial<typeof SES_SEND_CLIENT_OPTIONS.requestHandler> = {}) =>
+    new SESv2Client({
+      ...SES_SEND_CLIENT_OPTIONS,
+      requestHandler: { ...SES_SEND_CLIENT_OPTIONS.requestHandler, ...extra },
+      endpoint,
+      region: 'us-east-1',
+      credentials: LOCAL_CREDENTIALS,
+    });
+
+  it('a refused connection (nothing listens on the port) is unsent: SES never saw it', async () => {
+    const server = createServer();
+    const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
+    await new Promise((resolve) => server.close(resolve));
+    const err = await new SesMailer(client(`http://127.0.0.1:${port}`)).send(email).then(() => undefined, (e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('ECONNREFUSED');
+    expect(classifySendError(err)).toBe('unsent');
+    expect(await env.emails()).toHaveLength(0);
+  });
+
+  it('an unresolvable host is unsent', async () => {
+    const err = await new SesMailer(client('http://ses.invalid')).send(email).then(() => undefined, (e: unknown) => e);
+    expect(classifySendError(err)).toBe('unsent');
+  });
+
+  it('a server that accepts the request and never answers hits the request timeout: in doubt, never retried by the SDK', async () => {
+    let requests = 0;
+    const silent = createHttpServer((_req) => {
+      requests += 1; // read, never answered
+    });
+    const port = await new Promise<number>((resolve) => silent.listen(0, '127.0.0.1', () => resolve((silent.address() as { port: number }).port)));
+    try {
+      const err = await new SesMailer(client(`http://127.0.0.1:${port}`, { requestTimeout: 200 })).send(email).then(() => undefined, (e: unknown) => e);
+      expect((err as { name?: string }).name).toBe('TimeoutError');
+      expect(classifySendError(err)).toBe('in-doubt');
+      expect(requests).toBe(1);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });

@@ -1,7 +1,8 @@
 /** The worker Lambda handler with SQS fixture events (in-memory ports): batchItemFailures per message. */
 import type { SQSEvent } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createWorkerHandler } from '../../lambdas/handlers/worker.ts';
+import { compactLog, emfCounts, log } from '../../lambdas/runtime/observability.ts';
 import { LocalQueue } from '../../lambdas/local/queue/local-queue.ts';
 import { ISSUE, sesError, world } from '../core/sending/fakes.ts';
 
@@ -61,5 +62,52 @@ describe('worker handler (SQS event source with ReportBatchItemFailures)', () =>
     expect(w.mailer.sent.map((e) => e.to).sort()).toEqual(['a@x.com', 'b@x.com', 'c@x.com']);
     expect(queue.deadLetters).toHaveLength(0);
     await queue.stop();
+  });
+});
+
+describe('worker handler: logs, metrics, remaining time', () => {
+  it('logs a dropped malformed message and publishes the invocation outcomes as one EMF line', async () => {
+    const w = await setup();
+    const lines: string[] = [];
+    const handler = createWorkerHandler({ ...w.workerDeps, log: compactLog((l) => lines.push(l), {}) }, emfCounts((l) => lines.push(l), 'newsletter', () => 42));
+    const res = await handler(sqsEvent([{ id: 'bad', body: '{not json' }, { id: 'm1', body: body(['a@x.com', 'b@x.com']) }]));
+    expect(res).toEqual({ batchItemFailures: [] });
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(entries[0]).toMatchObject({ level: 'ERROR', message: 'malformed queue message dropped', service: 'newsletter', messageId: 'bad' });
+    expect(entries[1]).toEqual({
+      _aws: { Timestamp: 42, CloudWatchMetrics: [{ Namespace: 'Newsletter', Dimensions: [['service']], Metrics: [{ Name: 'Sent', Unit: 'Count' }, { Name: 'Dropped', Unit: 'Count' }] }] },
+      service: 'newsletter',
+      Sent: 2,
+      Dropped: 1,
+    });
+    expect(lines).toHaveLength(2);
+  });
+
+  it('passes the invocation\'s remaining time: with none left it claims nobody and returns the message', async () => {
+    const w = await setup();
+    const handler = createWorkerHandler({ ...w.workerDeps, deadlineMarginMs: 1000 });
+    const res = await handler(sqsEvent([{ id: 'm1', body: body(['a@x.com']) }]), { getRemainingTimeInMillis: () => 500 });
+    expect(res).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'a@x.com')).toBeUndefined();
+    expect(w.mailer.sent).toHaveLength(0);
+  });
+
+  it('the Powertools-backed logger writes one JSON entry with the detail keys; compactLog honours the log level', () => {
+    const written: string[] = [];
+    const capture = (chunk: string | Uint8Array) => (written.push(String(chunk)), true);
+    // Powertools writes warnings and errors to stderr, the rest to stdout (both end up in CloudWatch Logs).
+    const spies = [vi.spyOn(process.stdout, 'write').mockImplementation(capture), vi.spyOn(process.stderr, 'write').mockImplementation(capture)];
+    try {
+      log.warn('campaign paused', { campaignId: 'issue-1', reason: 'SES unreachable' });
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+    const entry = JSON.parse(written.join('').trim().split('\n').pop()!) as Record<string, unknown>;
+    expect(entry).toMatchObject({ level: 'WARN', message: 'campaign paused', campaignId: 'issue-1', reason: 'SES unreachable' });
+    const quiet: string[] = [];
+    const l = compactLog((x) => quiet.push(x), { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_SERVICE_NAME: 'svc' });
+    l.warn('not shown');
+    l.error('shown', { campaignId: 'c' });
+    expect(quiet.map((x) => JSON.parse(x))).toMatchObject([{ level: 'ERROR', message: 'shown', service: 'svc', campaignId: 'c' }]);
   });
 });

@@ -14,6 +14,20 @@ function fakeTime(): Sleeper & { t: number } {
 }
 
 describe('TokenBucket', () => {
+  it('a taker whose token would come after its maxWaitMs gives up at once, takes nothing, and lets the next one be served', async () => {
+    const time = fakeTime();
+    const bucket = new TokenBucket(1, time);
+    expect(await bucket.take()).toBe(true); // the initial token
+    // The next token is 1000 ms away: a 500 ms budget gives up without sleeping.
+    expect(await bucket.take(500)).toBe(false);
+    expect(time.t).toBe(0);
+    const [late, patient] = await Promise.all([bucket.take(10), bucket.take(5_000)]);
+    expect(late).toBe(false);
+    expect(patient).toBe(true);
+    expect(time.t).toBe(1000);
+  });
+
+
   it('never lets more than rate × seconds (+1 burst token) through', async () => {
     const time = fakeTime();
     const bucket = new TokenBucket(10, time);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createRecipientWorker } from '../../../lambdas/core/sending/worker.ts';
 import { subscriberTag } from '../../../lambdas/core/sending/compose.ts';
 import { ISSUE, message, sesError, world } from './fakes.ts';
@@ -314,5 +314,129 @@ describe('recipient worker: batched status reads, just ahead of the sending', ()
     expect(r.outcomes.paused).toBe(1);
     expect(counted.batches).toHaveLength(0);
     expect(w.campaigns.pairStatus(ISSUE.slug, 'a@x.com')).toBe('QUEUED');
+  });
+});
+
+describe('recipient worker: claim after pacing, unreachable SES, deadline, progress', () => {
+  it('claims a pair only once pacing has given its lane a token, right before its SendEmail', async () => {
+    const w = world();
+    const emails = ['a@x.com', 'b@x.com', 'c@x.com', 'd@x.com'];
+    await w.seed(emails.map((e) => [e, 'confirmed'] as [string, 'confirmed']));
+    await started(w, 4);
+    const gates: Array<() => void> = [];
+    const pacer = { acquire: () => new Promise<boolean>((resolve) => gates.push(() => resolve(true))), throttled: () => undefined };
+    const claimedAtSend: Array<string | undefined> = [];
+    w.mailer.fault = (e) => {
+      claimedAtSend.push(w.campaigns.pairStatus(ISSUE.slug, e.to));
+      return undefined;
+    };
+    const run = createRecipientWorker({ ...w.workerDeps, pacer, concurrency: 2 })([message('m1', ISSUE.slug, emails)]);
+    await vi.waitFor(() => expect(gates).toHaveLength(2));
+    // Both lanes wait for a token: nothing is claimed yet, so a crash now leaves no SENDING pair.
+    for (const e of emails) expect(w.campaigns.pairStatus(ISSUE.slug, e)).toBeUndefined();
+    gates.shift()!();
+    await vi.waitFor(() => expect(w.mailer.sent).toHaveLength(1));
+    expect(emails.filter((e) => w.campaigns.pairStatus(ISSUE.slug, e) === 'SENDING')).toEqual([]);
+    while (w.mailer.sent.length < 4) {
+      await vi.waitFor(() => expect(gates.length).toBeGreaterThan(0));
+      gates.shift()!();
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    expect((await run).outcomes.sent).toBe(4);
+    expect(claimedAtSend).toEqual(['SENDING', 'SENDING', 'SENDING', 'SENDING']);
+  });
+
+  it('(fake SES: ECONNREFUSED) gives the claim back and retries the message; it never becomes UNKNOWN', async () => {
+    const w = world();
+    await w.seed([['a@x.com', 'confirmed'], ['b@x.com', 'confirmed']]);
+    await started(w, 2);
+    const logged: string[] = [];
+    w.mailer.fault = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:443'), { code: 'ECONNREFUSED', syscall: 'connect' });
+    const work = createRecipientWorker({
+      ...w.workerDeps, throttleRetries: 1, maxIdleReceives: 5, concurrency: 1,
+      log: { warn: (m) => logged.push(m), error: (m) => logged.push(m) },
+    });
+    const first = await work([message('m1', ISSUE.slug, ['a@x.com', 'b@x.com'])]);
+    expect(first.failedMessageIds).toEqual(['m1']);
+    expect(first.outcomes).toMatchObject({ unsent: 1, unknown: 0, 'in-doubt': 0 });
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'a@x.com')).toBe('QUEUED');
+    expect(logged.some((m) => m.includes('SES unreachable'))).toBe(true);
+    w.mailer.fault = () => undefined;
+    const second = await work([message('m1', ISSUE.slug, ['a@x.com', 'b@x.com'], 2)]);
+    expect(second).toMatchObject({ failedMessageIds: [], outcomes: { sent: 2, unknown: 0 } });
+    expect(w.mailer.sent.map((e) => e.to).sort()).toEqual(['a@x.com', 'b@x.com']);
+  });
+
+  it('(fake SES: ECONNREFUSED every time) after maxIdleReceives receives without progress the campaign is paused with the reason', async () => {
+    const w = world();
+    await w.seed([['a@x.com', 'confirmed'], ['b@x.com', 'confirmed']]);
+    await started(w, 2);
+    w.mailer.fault = () => Object.assign(new Error('getaddrinfo ENOTFOUND email.example'), { code: 'ENOTFOUND', syscall: 'getaddrinfo' });
+    const work = createRecipientWorker({ ...w.workerDeps, maxIdleReceives: 2, maxReceiveCount: 100 });
+    expect((await work([message('m1', ISSUE.slug, ['a@x.com', 'b@x.com'], 1)])).failedMessageIds).toEqual(['m1']);
+    expect((await work([message('m1', ISSUE.slug, ['a@x.com', 'b@x.com'], 2)])).failedMessageIds).toEqual([]);
+    const c = (await w.campaigns.get(ISSUE.slug))!;
+    expect(c.status).toBe('PAUSED');
+    expect(c.pausedReason).toMatch(/SES unreachable.*ENOTFOUND/);
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'a@x.com')).toBe('QUEUED');
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'b@x.com')).toBe('QUEUED');
+  });
+
+  it('stops claiming near the deadline: the rest of the message goes back unclaimed, and later receives finish it', async () => {
+    const w = world();
+    const emails = ['a@x.com', 'b@x.com', 'c@x.com', 'd@x.com', 'e@x.com'];
+    await w.seed(emails.map((e) => [e, 'confirmed'] as [string, 'confirmed']));
+    await started(w, 5);
+    await w.campaigns.saveCursor(ISSUE.slug, undefined, true, 5);
+    const work = createRecipientWorker({ ...w.workerDeps, concurrency: 1, deadlineMarginMs: 1000, maxIdleReceives: 1, maxReceiveCount: 50 });
+    // Time runs out after two sends.
+    const afterSends = (n: number) => ({ remainingMs: () => (w.mailer.sent.length < n ? 60_000 : 999) });
+    let receive = 1;
+    const first = await work([message('m1', ISSUE.slug, emails, receive)], afterSends(2));
+    expect(first.failedMessageIds).toEqual(['m1']);
+    expect(first.outcomes).toMatchObject({ sent: 2, deferred: 1 });
+    expect(emails.map((e) => w.campaigns.pairStatus(ISSUE.slug, e))).toEqual(['SENT', 'SENT', undefined, undefined, undefined]);
+    // A receive with no time at all makes no progress, yet is not a failure: no pause, whatever the count.
+    const none = await work([message('m1', ISSUE.slug, emails, ++receive)], { remainingMs: () => 10 });
+    expect(none.failedMessageIds).toEqual(['m1']);
+    expect((await w.campaigns.get(ISSUE.slug))!.status).toBe('SENDING');
+    // Each later receive makes progress (even with receiveCount far above maxIdleReceives): never given up.
+    while ((await w.campaigns.get(ISSUE.slug))!.status === 'SENDING' && receive < 10) {
+      await work([message('m1', ISSUE.slug, emails, ++receive)], afterSends(w.mailer.sent.length + 1));
+    }
+    expect(w.mailer.sent.map((e) => e.to)).toEqual(emails);
+    expect((await w.campaigns.accounting(ISSUE.slug))).toMatchObject({ sent: 5, unknown: 0, queued: 0, status: 'SENT' });
+  });
+
+  it('a pacer that cannot give a token before the deadline defers the recipient without claiming it', async () => {
+    const w = world();
+    await w.seed([['a@x.com', 'confirmed']]);
+    await started(w, 1);
+    const waits: number[] = [];
+    const pacer = { acquire: async (maxWaitMs?: number) => (waits.push(maxWaitMs ?? Infinity), false), throttled: () => undefined };
+    const r = await createRecipientWorker({ ...w.workerDeps, pacer, deadlineMarginMs: 2000 })(
+      [message('m1', ISSUE.slug, ['a@x.com'])], { remainingMs: () => 5000 },
+    );
+    expect(r).toMatchObject({ failedMessageIds: ['m1'], outcomes: { deferred: 1, sent: 0 } });
+    expect(waits).toEqual([3000]);
+    expect(w.campaigns.pairStatus(ISSUE.slug, 'a@x.com')).toBeUndefined();
+  });
+});
+
+describe('recipient worker: custom attributes from the queue message', () => {
+  it('passes a recipient\'s attributes to the personalizer (escaped in HTML); malformed attribute values are left out', async () => {
+    const w = world();
+    await w.seed([['a@x.com', 'confirmed'], ['b@x.com', 'confirmed']]);
+    await w.issues.put({ ...ISSUE, html: '<p>Plan: {{attributes.tier|none}}</p>{{unsubscribeUrl}}', text: 'Plan: {{attributes.tier|none}}' });
+    await w.campaigns.start({ campaignId: ISSUE.slug, slug: ISSUE.slug, subject: ISSUE.subject, audience: 2, now: w.now });
+    const body = JSON.stringify({
+      campaignId: ISSUE.slug,
+      recipients: [{ email: 'a@x.com', attributes: { tier: '<gold>' } }, { email: 'b@x.com', attributes: { tier: 7 } }],
+    });
+    await createRecipientWorker(w.workerDeps)([{ messageId: 'm1', body, receiveCount: 1 }]);
+    const byTo = new Map(w.mailer.sent.map((e) => [e.to, e]));
+    expect(byTo.get('a@x.com')!.html).toContain('Plan: &lt;gold&gt;');
+    expect(byTo.get('a@x.com')!.text).toContain('Plan: <gold>');
+    expect(byTo.get('b@x.com')!.text).toContain('Plan: none');
   });
 });
