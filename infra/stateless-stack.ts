@@ -350,6 +350,10 @@ export class StatelessStack extends Stack {
       description: 'The send function, as a scheduled send targets it (newsletter send --at)',
       value: send.functionArn,
     });
+    new CfnOutput(this, 'Sender', {
+      description: 'From address of every email (the CLI sends confirmation emails for subscribers import --aws)',
+      value: settings.sender,
+    });
     new CfnOutput(this, 'QueueUrl', { description: 'Recipient batches waiting for the worker', value: this.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', {
       description: `Batches that failed ${MAX_RECEIVE_COUNT} times: inspect, then redrive`,

@@ -14,6 +14,10 @@ export interface AwsStackOutputs {
   scheduleRoleArn?: string;
   scheduleGroupName?: string;
   publicBaseUrl?: string;
+  /** What the CLI needs to send confirmation emails itself (`subscribers import --aws`). */
+  tokenSecretArn?: string;
+  sender?: string;
+  configurationSetName?: string;
   /** The region the stacks are deployed in, read from an ARN or URL among the outputs; undefined when none says. */
   region?: string;
 }
@@ -29,6 +33,9 @@ export const OUTPUT_SOURCES: Record<OutputName, { output: string; env: string }>
   scheduleRoleArn: { output: 'ScheduleRoleArn', env: 'SCHEDULE_ROLE_ARN' },
   scheduleGroupName: { output: 'ScheduleGroupName', env: 'SCHEDULE_GROUP_NAME' },
   publicBaseUrl: { output: 'PublicBaseUrl', env: 'PUBLIC_BASE_URL' },
+  tokenSecretArn: { output: 'TokenSecretArn', env: 'TOKEN_SECRET_ARN' },
+  sender: { output: 'Sender', env: 'SENDER' },
+  configurationSetName: { output: 'ConfigurationSetName', env: 'CONFIGURATION_SET' },
 };
 
 /** Read when CDK_OUTPUTS_FILE is unset, relative to the working directory; its absence is not an error. */

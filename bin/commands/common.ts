@@ -83,3 +83,13 @@ export async function localStackOrExit(env: Record<string, string | undefined> =
     throw err;
   }
 }
+
+/** Node's socket errors when nothing answers (a stopped local stack, no network). */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_SOCKET']);
+
+/** The request never got an answer (the other side is gone or unreachable), as opposed to an error it returned. */
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; name?: string; cause?: { code?: string } } | undefined;
+  if (!e) return false;
+  return CONNECTION_CODES.has(e.code ?? '') || CONNECTION_CODES.has(e.cause?.code ?? '') || e.name === 'TimeoutError';
+}

@@ -18,6 +18,7 @@
 import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
 import type { CampaignAccounting } from '../core/model.ts';
 import { accountingComplete, importDemoSubscribers, SEED_ISSUE_FILE, sendSeedIssue, type DemoImport, type SeedSend } from './seed.ts';
+import { SCHEDULES_FILE, type FireReport, type LocalSchedule, type LocalScheduler } from './schedules.ts';
 import type { LocalStack, LocalStackOptions } from './stack.ts';
 import { dataDirFrom } from './stack-info.ts';
 
@@ -28,7 +29,8 @@ const USAGE = `Usage: npm start [-- --once] [-- --empty]
 Runs the newsletter locally: embedded DynamoDB (dynalite), the SES emulator with its web inbox and the HTTP API;
 imports the demo subscribers from content/demo-subscribers.csv (confirmed, consent source "demo"); sends the seed
 issue content/issues/031-akira-ml-news.md through the real send pipeline (once: re-runs send nothing new);
-prints a summary, then serves until Ctrl+C.
+prints a summary, then serves until Ctrl+C. While it serves it fires the sends scheduled with
+\`npx newsletter send <issue.md> --at <time>\`; one still pending when it stops fires after the next start.
 
 Options:
   --once      exit after the summary: 0 when the accounting adds up, 1 otherwise
@@ -39,7 +41,8 @@ Environment:
   PORT             HTTP API port (default 3000; 0 = any free port)
   SES_PORT         SES emulator and web inbox port (default 8005; 0 = any free port)
   DYNAMODB_PORT    dynalite port (default 8001; 0 = any free port)
-  DATA_DIR         data directory: DynamoDB files (rendered issues included), token keys, stack.json (default .data)
+  DATA_DIR         data directory: DynamoDB files (rendered issues included), token keys, stack.json and
+                   schedules.json (default .data)
   SENDER           From address (default "Akira's ML News <news@example.com>")
   PUBLIC_BASE_URL  base of the links in emails (default: the HTTP API's own URL)
   POSTAL_ADDRESS   postal address in the email footer (default: a placeholder address)
@@ -111,7 +114,16 @@ function sendLine(seed: SeedSend): string {
   return `already sent, nothing new (${counts(seed.accounting)})`;
 }
 
-function summary(stack: LocalStack, { demo, seed }: Seeded): string {
+/** One line per fired schedule, as it happens. */
+function fireLine(report: FireReport): string {
+  if ('error' in report) return `Scheduled send ${report.name} failed: ${report.error}${report.willRetry ? ' (trying again shortly)' : ' (given up)'}`;
+  const r = report.result;
+  if (r.status === 'complete') return `Scheduled send ${report.name} fired: audience ${r.campaign.audience}, enqueued ${r.campaign.enqueued}`;
+  if (r.status === 'exists') return `Scheduled send ${report.name} fired: the campaign already existed (${r.campaign.status}), nothing new`;
+  return `Scheduled send ${report.name} fired: not sent (${'message' in r ? r.message : r.status})`;
+}
+
+function summary(stack: LocalStack, { demo, seed }: Seeded, scheduled: LocalSchedule[]): string {
   const { urls, info } = stack;
   return [
     `Newsletter running locally (DATA_DIR ${info.dataDir})`,
@@ -125,6 +137,9 @@ function summary(stack: LocalStack, { demo, seed }: Seeded): string {
     `  Subscribe     ${urls.subscribeUrl}`,
     `  Archive       ${urls.archiveUrl}  (Atom: ${urls.archiveUrl}/feed.xml)`,
     `  HTTP API      ${urls.baseUrl}  ·  DynamoDB ${urls.dynamoEndpoint} table ${info.tableName}`,
+    ...(scheduled.length
+      ? [`  Scheduled     ${scheduled.length} send${scheduled.length === 1 ? '' : 's'} pending, next ${scheduled[0]!.Name} at ${new Date(scheduled[0]!.dueMs).toISOString()}`]
+      : []),
     ...(demo?.skipped ?? []).map((s) => `  (skipped in ${demo!.file}: ${s})`),
     '',
   ].join('\n');
@@ -172,7 +187,11 @@ async function main(): Promise<number> {
   }
 
   // Loaded only now: the emulators, MJML and the SDK take seconds to import, and --help or a bad port need none.
-  const [{ startLocalStack }, { attachSendingToStack }] = await Promise.all([import('./stack.ts'), import('./sending.ts')]);
+  const [{ startLocalStack }, { attachSendingToStack }, { attachSchedulerToStack }] = await Promise.all([
+    import('./stack.ts'),
+    import('./sending.ts'),
+    import('./schedules.ts'),
+  ]);
   let stack: LocalStack;
   try {
     stack = await startLocalStack(options);
@@ -183,7 +202,16 @@ async function main(): Promise<number> {
     return EXIT.FAILED;
   }
   const sending = attachSendingToStack(stack, process.env.POSTAL_ADDRESS ? { postalAddress: process.env.POSTAL_ADDRESS } : {});
-  cleanup = () => sending.stop().finally(() => stack.stop());
+  let scheduler: LocalScheduler;
+  try {
+    // Schedules still pending from an earlier run are armed now; overdue ones fire at once.
+    scheduler = attachSchedulerToStack(stack, sending, { onFire: (report) => process.stdout.write(`${fireLine(report)}\n`) });
+  } catch (err) {
+    process.stderr.write(`npm start: cannot read ${SCHEDULES_FILE} in ${stack.info.dataDir}: ${String((err as Error).message).split('\n')[0]}\n`);
+    await sending.stop().finally(() => stack.stop());
+    return EXIT.FAILED;
+  }
+  cleanup = () => scheduler.stop().finally(() => sending.stop().finally(() => stack.stop()));
   if (stopping) return new Promise<number>(() => {}); // a signal came while starting: its handler exits
 
   let seeded: Seeded = {};
@@ -192,7 +220,7 @@ async function main(): Promise<number> {
       const demo = await importDemoSubscribers(stack.deps.subscribers);
       seeded = { demo, seed: await sendSeedIssue(sending, readFileSync(SEED_ISSUE_FILE, 'utf8')) };
     }
-    process.stdout.write(summary(stack, seeded));
+    process.stdout.write(summary(stack, seeded, scheduler.pending()));
   } catch (err) {
     if (stopping) return new Promise<number>(() => {}); // a signal is shutting down: let its handler exit
     process.stderr.write(`npm start: ${String((err as Error).message ?? err).split('\n')[0]}\n`);

@@ -33,12 +33,15 @@ const DEPLOYED = {
     IssueBucketName: 'newsletter-issues-123456789012-eu-west-1',
     ScheduleRoleArn: 'arn:aws:iam::123456789012:role/Newsletter-Stateful-ScheduleRole',
     ScheduleGroupName: 'newsletter',
-    PublicBaseUrl: 'https://news.example.com',
+    TokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:TokenKeys-AbCdEf',
+    ConfigurationSetName: 'ConfigurationSet3DD38186-abc',
     ExportsOutputRefTable12345: 'Newsletter-Stateful-Table1234',
   },
   'Newsletter-Stateless': {
     SendFunctionName: 'Newsletter-Stateless-Send5678',
     SendFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:Newsletter-Stateless-Send5678',
+    PublicBaseUrl: 'https://news.example.com',
+    Sender: "Akira's ML News <news@example.com>",
     ApiUrl: 'https://abc123.execute-api.eu-west-1.amazonaws.com/',
   },
   SomethingElse: { TableName: 'not ours' },
@@ -67,6 +70,9 @@ describe('awsStackOutputs', () => {
       scheduleRoleArn: 'arn:aws:iam::123456789012:role/Newsletter-Stateful-ScheduleRole',
       scheduleGroupName: 'newsletter',
       publicBaseUrl: 'https://news.example.com',
+      tokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:TokenKeys-AbCdEf',
+      sender: "Akira's ML News <news@example.com>",
+      configurationSetName: 'ConfigurationSet3DD38186-abc',
       region: 'eu-west-1',
     });
   });
@@ -140,7 +146,10 @@ describe('awsStackOutputs', () => {
 
   it('reads the output keys the stacks declare (INTERFACES point 3)', () => {
     expect(Object.values(OUTPUT_SOURCES).map((s) => s.output).sort()).toEqual(
-      ['IssueBucketName', 'PublicBaseUrl', 'ScheduleGroupName', 'ScheduleRoleArn', 'SendFunctionArn', 'SendFunctionName', 'TableName'],
+      [
+        'ConfigurationSetName', 'IssueBucketName', 'PublicBaseUrl', 'ScheduleGroupName', 'ScheduleRoleArn', 'SendFunctionArn',
+        'SendFunctionName', 'Sender', 'TableName', 'TokenSecretArn',
+      ],
     );
   });
 });
