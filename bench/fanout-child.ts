@@ -103,7 +103,7 @@ const sending = attachSending(
 const markdown = seedIssueAs(input.slug);
 const baselineRssMb = process.memoryUsage.rss() / MB;
 const t0 = performance.now();
-const result = await sending.invokeSend({ issue: { markdown }, mode: 'send' });
+const result = await sending.invokeSend({ issue: { markdown }, mode: 'send', force: true });
 const seconds = (performance.now() - t0) / 1000;
 if (result.status !== 'complete') throw new Error(`fan-out ended ${result.status}`);
 const peakRssMb = ownPeakRssMb();

@@ -171,7 +171,7 @@ export async function runSendBench(opts: SendBenchOptions): Promise<SendBenchRes
       meter.reset();
       workerMs = 0;
       const t = performance.now();
-      const result = await sending!.invokeSend({ issue: { markdown: seedIssueAs(slug) }, mode: 'send' });
+      const result = await sending!.invokeSend({ issue: { markdown: seedIssueAs(slug) }, mode: 'send', force: true });
       if (result.status !== 'complete') throw new Error(`send ended ${result.status}`);
       await sending!.drain();
       const seconds = (performance.now() - t) / 1000;

@@ -149,7 +149,7 @@ describe('stateful stack', () => {
 });
 
 describe('stateless stack: functions', () => {
-  it('has the five functions, each ARM64 on Node.js 20 or later with X-Ray and source maps', () => {
+  it('has the five functions, each ARM64 on Node.js 20 or later with X-Ray, without source maps to parse at init', () => {
     const fns = full.statelessTemplate.findResources('AWS::Lambda::Function');
     expect(Object.keys(fns)).toHaveLength(FUNCTION_IDS.length);
     for (const id of FUNCTION_IDS) {
@@ -159,7 +159,8 @@ describe('stateless stack: functions', () => {
       expect(major, `${id} ${p.Runtime}`).toBeGreaterThanOrEqual(20);
       expect(p.Handler, id).toBe('index.handler');
       expect(p.TracingConfig, id).toEqual({ Mode: 'Active' });
-      expect(p.Environment.Variables.NODE_OPTIONS, id).toBe('--enable-source-maps');
+      // Maps of the minified bundles were megabytes and parsing them slowed init (infra/bundling.ts).
+      expect(p.Environment.Variables.NODE_OPTIONS, id).toBeUndefined();
     }
   });
 
@@ -171,11 +172,13 @@ describe('stateless stack: functions', () => {
     expect(functionProps(full.statelessTemplate, 'Send').MemorySize).toBe(1024);
   });
 
-  it('functions that render or serve pages carry the templates at TEMPLATES_DIR=/var/task/templates; the worker does not', () => {
-    for (const id of ['Subscribers', 'Archive', 'Send'] as const) {
+  it('functions that serve pages carry the templates at TEMPLATES_DIR=/var/task/templates; send (email templates bundled as modules) and the worker do not', () => {
+    for (const id of ['Subscribers', 'Archive'] as const) {
       expect(functionProps(full.statelessTemplate, id).Environment.Variables.TEMPLATES_DIR, id).toBe('/var/task/templates');
     }
-    expect(functionProps(full.statelessTemplate, 'Worker').Environment.Variables.TEMPLATES_DIR).toBeUndefined();
+    for (const id of ['Send', 'Worker', 'SesEvents'] as const) {
+      expect(functionProps(full.statelessTemplate, id).Environment.Variables.TEMPLATES_DIR, id).toBeUndefined();
+    }
   });
 
   it('passes the settings from context to the functions', () => {
