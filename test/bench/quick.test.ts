@@ -18,6 +18,9 @@ const FIELDS = [
   'fanout.peakRssMb10k', 'fanout.peakRssMb100k', 'fanout.enqueueRecipientsPerSec',
   'cost.usdPerMillionOnTopOfSes',
   'coldStart.bundleKb', 'coldStart.initMs',
+  // Issue 14: every function's init, and each asset's size unzipped and zipped.
+  'coldStart.subscribersInitMs', 'coldStart.archiveInitMs', 'coldStart.sendInitMs', 'coldStart.sesEventsInitMs',
+  ...['subscribers', 'archive', 'send', 'worker', 'sesEvents'].flatMap((f) => [`coldStart.assetKb.${f}`, `coldStart.zipKb.${f}`]),
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-quick-'));
