@@ -105,3 +105,27 @@ export function grantedActions(statements: IamStatement[]): string[] {
   const actions = statements.filter((s) => s.Effect === 'Allow').flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
   return [...new Set(actions)].sort();
 }
+
+/** IAM's ARN pattern match: `*` any run of characters, `?` one character, case-sensitive. */
+export function arnMatches(pattern: string, arn: string): boolean {
+  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${re}$`).test(arn);
+}
+
+/**
+ * Granted (action, resource pattern) pairs no request used, for actions that were called: a table index nothing
+ * queries, an identity SES never authorizes. Reported, not failed: the action itself is needed.
+ */
+export function unusedResources(statements: IamStatement[], requests: AuthorizationRequest[]): string[] {
+  const out: string[] = [];
+  for (const s of statements.filter((x) => x.Effect === 'Allow')) {
+    const actions = Array.isArray(s.Action) ? s.Action : [s.Action];
+    const called = actions.filter((a) => requests.some((r) => r.action === a));
+    if (called.length === 0) continue;
+    for (const pattern of Array.isArray(s.Resource) ? s.Resource : [s.Resource]) {
+      if (pattern === '*') continue;
+      if (!requests.some((r) => called.includes(r.action) && arnMatches(pattern, r.resource))) out.push(`${called.join(',')} on ${pattern}`);
+    }
+  }
+  return out;
+}

@@ -168,6 +168,23 @@ describe('send pipeline on dynalite + aws-ses-v2-local', () => {
     expect([...counts.keys()].sort()).toEqual(['cat@example.com', 'dan@example.com']);
   });
 
+  it('custom attributes go from the confirmed index into the queue messages, and survive a repair (parked pairs)', async () => {
+    // Prepare: a queue that only records (the messages are then lost, as with a restart of the local stack).
+    const bodies: string[] = [];
+    await sending.stop();
+    sending = attach(env, { sendQueue: { sendBatch: async (m) => (bodies.push(...m.map((x) => x.body)), { failedIds: [] }) } });
+    const consent = { at: new Date().toISOString(), method: 'import' as const, source: 'test' };
+    await sending.subscribers.importSubscriber({ email: 'ann@attr.test', name: 'Ann', attributes: { tier: 'gold', city: 'Kyoto' }, status: 'confirmed', consent, now: new Date() });
+    await sending.subscribers.importSubscriber({ email: 'bob@attr.test', status: 'confirmed', consent, now: new Date() });
+    const recipients = () => bodies.splice(0).flatMap((b) => (JSON.parse(b) as { recipients: unknown[] }).recipients);
+    const expected = [{ email: 'ann@attr.test', name: 'Ann', attributes: { tier: 'gold', city: 'Kyoto' } }, { email: 'bob@attr.test' }];
+    // Act + assess: the fan-out, then the repair of the lost messages.
+    expect((await sending.invokeSend({ issue: { markdown: issueMarkdown('attr-1') }, mode: 'send' })).status).toBe('complete');
+    expect(recipients()).toEqual(expected);
+    expect((await sending.invokeSend({ campaignId: 'attr-1', resume: true })).status).toBe('complete');
+    expect(recipients()).toEqual(expected);
+  });
+
   it('costs at most one strongly consistent read and two writes per recipient on DynamoDB (SDK calls counted)', async () => {
     const people = Array.from({ length: 100 }, (_, i) => ({ email: `c${String(i).padStart(3, '0')}@cost.test`, status: 'confirmed' as const }));
     await seed(sending, people);
