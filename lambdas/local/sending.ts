@@ -22,6 +22,7 @@ import type { RenderForSend, SendInput, ResumeInput, SendResult } from '../core/
 import { unsubscribeTokenSigner } from '../core/sending/unsubscribe-token.ts';
 import type { WorkerLogger } from '../core/sending/worker.ts';
 import { DOCUMENT_CLIENT_OPTIONS } from '../runtime/aws-clients.ts';
+import { LOCAL_POSTAL_ADDRESS } from '../runtime/local.ts';
 import { createSendHandler, type InvokeContext } from '../handlers/send.ts';
 import { createSesEventsHandler } from '../handlers/ses-events.ts';
 import { createWorkerHandler } from '../handlers/worker.ts';
@@ -227,7 +228,7 @@ export function attachSendingToStack(
     {
       sender: stack.deps.sender,
       tokenKeys: stack.deps.tokenKeys,
-      postalAddress: options.postalAddress ?? 'Newsletter, 1 Example Street, 00000 Example City',
+      postalAddress: options.postalAddress ?? process.env.POSTAL_ADDRESS ?? LOCAL_POSTAL_ADDRESS,
       ...options,
     },
   );

@@ -12,7 +12,7 @@ import { DynamoDbIssueStore } from '../adapters/dynamodb/dynamodb-issue-store.ts
 import { createArchiveHandler } from '../handlers/archive.ts';
 import { buildSubscribersHandler } from '../handlers/subscribers.ts';
 import { displayName } from '../core/subscribers/email.ts';
-import { localDeps, localTokenKeys, type LocalDeps } from '../runtime/local.ts';
+import { localDeps, localTokenKeys, localWelcomeEmail, type LocalDeps } from '../runtime/local.ts';
 import { startEmulators, type Emulators } from './emulators.ts';
 import { RouteTable, startHttpServer, type LambdaHttpHandler } from './http-server.ts';
 import { DEFAULTS, STACK_FILE, type StackInfo } from './stack-info.ts';
@@ -102,6 +102,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clock,
       sender: deps.sender,
       publicBaseUrl: deps.publicBaseUrl,
+      // content/welcome.md, sent once when a subscriber confirms (none when the file is missing).
+      welcome: localWelcomeEmail({ sender: deps.sender, publicBaseUrl: deps.publicBaseUrl }),
     }),
   );
   // The web archive reads the campaigns and the rendered issues the send pipeline stores in the table.

@@ -61,6 +61,10 @@ describe('local stack over HTTP', () => {
     const confirmed = await fetch(`${stack.urls.baseUrl}/confirm`, { method: 'POST', body: new URLSearchParams({ token }) });
     expect(confirmed.status).toBe(200);
     expect(await stack.deps.subscribers.getStatus('http@example.com')).toBe('confirmed');
+    // The welcome email from content/welcome.md, once, filled with the subscriber's name.
+    const welcome = await inbox('http@example.com').then((m) => m.filter((e) => /^Welcome to /.test(e.subject)));
+    expect(welcome).toHaveLength(1);
+    expect(welcome[0]!.body.text).toContain('Hi Hana,');
 
     const { signToken } = await import('../../lambdas/core/tokens/tokens.ts');
     const unsub = signToken({ purpose: 'unsubscribe', email: 'http@example.com' }, await stack.deps.tokenKeys(), new Date());
