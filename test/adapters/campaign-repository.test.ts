@@ -150,6 +150,22 @@ describe.each(implementations)('CampaignRepository contract (%s)', (_name, make)
     ]);
   });
 
+  it('case variants of an address are one pair and one event key, listed under the spelling that made the pair; erasure in another casing finds them', async () => {
+    await start(repo);
+    await repo.park('c1', [{ email: 'Ann@X.com', name: 'Ann' }, { email: 'ann@x.COM', name: 'Other' }]);
+    expect((await repo.listPending('c1', undefined, 10)).items).toEqual([{ email: 'Ann@X.com', name: 'Ann' }]);
+    expect(await repo.claim('c1', 'ANN@x.com', now)).toEqual({ claimed: true });
+    expect(await repo.claim('c1', 'ann@x.com', now)).toEqual({ claimed: false, status: 'SENDING' });
+    expect(await repo.recordDelivery('c1', 'ann@X.com', 'SENT', { messageId: 'm1' })).toBe(true);
+    expect(await repo.deliveryStatus('c1', 'Ann@X.com')).toBe('SENT');
+    expect(await repo.recordEvent('c1', 'bounced', 'ANN@X.COM', 'f1')).toBe(true);
+    expect(await repo.recordEvent('c1', 'bounced', 'ann@x.com', 'f1')).toBe(false);
+    expect(await repo.accounting('c1')).toMatchObject({ sent: 1, bounced: 1 });
+    expect(await repo.deleteSubscriberRecords('aNN@x.com')).toBe(2);
+    expect(await repo.deliveryStatus('c1', 'ann@x.com')).toBeUndefined();
+    expect(await repo.accounting('c1')).toMatchObject({ sent: 1, bounced: 1 });
+  });
+
   it('setStatus is conditional on the current status; PAUSED keeps its reason', async () => {
     await start(repo);
     expect(await repo.setStatus('c1', ['DRAFT'], 'SENDING')).toBe(false);

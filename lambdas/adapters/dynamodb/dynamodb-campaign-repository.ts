@@ -18,6 +18,7 @@ import type { CampaignAccounting, CampaignStatus, DeliveryStatus } from '../../c
 import type { CampaignRecord, CampaignRepository, PendingRecipient } from '../../core/ports.ts';
 import { computeAccounting, emptyEventCounts, emptyPairCounts, type EventCounts } from '../../core/sending/accounting.ts';
 import { allowedFrom, erasedStatus } from '../../core/sending/delivery-rules.ts';
+import { identityKey } from '../../core/subscribers/email.ts';
 import { keys } from './table.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
@@ -428,14 +429,17 @@ export class DynamoDbCampaignRepository implements CampaignRepository {
     let erased = 0;
     for (const c of await this.list()) {
       const pk = keys.campaign(c.campaignId).pk;
-      const targets: Array<{ pk: unknown; sk: unknown }> = [keys.delivery(c.campaignId, email)];
-      for (const type of EVENT_TYPES) {
+      // Records are keyed by the identity (the address lower-cased); an older version keyed them by the exact
+      // spelling, so that spelling's records are erased too when it differs.
+      const spellings = [...new Set([identityKey(email), email])];
+      const targets: Array<{ pk: unknown; sk: unknown }> = spellings.map((s) => keys.legacyDelivery(c.campaignId, s));
+      for (const [type, spelling] of EVENT_TYPES.flatMap((t) => spellings.map((s) => [t, s] as const))) {
         let start: Record<string, unknown> | undefined;
         do {
           const page = await this.doc.send(new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-            ExpressionAttributeValues: { ':pk': pk, ':p': `${EVENT}${type}#${email}#` },
+            ExpressionAttributeValues: { ':pk': pk, ':p': `${EVENT}${type}#${spelling}#` },
             ProjectionExpression: 'pk, sk',
             ExclusiveStartKey: start,
           }));

@@ -1,15 +1,19 @@
 /**
  * In-memory CampaignRepository with the same conditional semantics as the DynamoDB one, for core tests and
- * benchmarks of the core alone. Not durable; single process.
+ * benchmarks of the core alone. Not durable; single process. Pairs and events are keyed by `identityKey(email)`,
+ * like the table's `D#<identity>` keys, so case variants of one address are one pair; the spelling is kept.
  */
 import { randomUUID } from 'node:crypto';
 import type { CampaignAccounting, CampaignStatus, DeliveryStatus } from '../../core/model.ts';
 import type { CampaignRecord, CampaignRepository, PendingRecipient } from '../../core/ports.ts';
 import { computeAccounting, emptyEventCounts, emptyPairCounts } from '../../core/sending/accounting.ts';
 import { allowedFrom, erasedStatus } from '../../core/sending/delivery-rules.ts';
+import { identityKey } from '../../core/subscribers/email.ts';
 
 interface Pair {
   status: DeliveryStatus;
+  /** The spelling the pair was created with (the key is its identity). */
+  email?: string;
   name?: string;
   attributes?: Readonly<Record<string, string>>;
   messageId?: string;
@@ -96,34 +100,38 @@ export class MemoryCampaignRepository implements CampaignRepository {
 
   async claim(campaignId: string, email: string, _now?: Date): Promise<{ claimed: true } | { claimed: false; status: DeliveryStatus }> {
     const pairs = this.pairsOf(campaignId);
-    const p = pairs.get(email);
+    const p = pairs.get(identityKey(email));
     if (p && p.status !== 'QUEUED') return { claimed: false, status: p.status };
-    pairs.set(email, { ...p, status: 'SENDING' });
+    pairs.set(identityKey(email), { email, ...p, status: 'SENDING' });
     return { claimed: true };
   }
 
   async release(campaignId: string, email: string): Promise<void> {
-    const p = this.pairsOf(campaignId).get(email);
+    const p = this.pairsOf(campaignId).get(identityKey(email));
     if (p?.status === 'SENDING') p.status = 'QUEUED';
   }
 
   async park(campaignId: string, recipients: PendingRecipient[]): Promise<void> {
     const pairs = this.pairsOf(campaignId);
     for (const r of recipients) {
-      if (pairs.has(r.email)) continue;
+      if (pairs.has(identityKey(r.email))) continue;
       const attributes = r.attributes && Object.keys(r.attributes).length ? { attributes: { ...r.attributes } } : {};
-      pairs.set(r.email, { status: 'QUEUED', ...(r.name ? { name: r.name } : {}), ...attributes });
+      pairs.set(identityKey(r.email), { status: 'QUEUED', email: r.email, ...(r.name ? { name: r.name } : {}), ...attributes });
     }
   }
 
   async listPending(campaignId: string, cursor: string | undefined, limit: number) {
     const all = [...this.pairsOf(campaignId).entries()]
       .filter(([, p]) => p.status === 'QUEUED' || p.status === 'SENDING')
-      .map(([email, p]): PendingRecipient => ({ email, ...(p.name ? { name: p.name } : {}), ...(p.attributes ? { attributes: p.attributes } : {}) }))
-      .sort((a, b) => a.email.localeCompare(b.email))
-      .filter((r) => cursor === undefined || r.email > cursor);
-    const items = all.slice(0, limit);
-    return all.length > limit ? { items, cursor: items[items.length - 1]!.email } : { items };
+      .sort(([a], [b]) => a.localeCompare(b))
+      .filter(([key]) => cursor === undefined || key > cursor);
+    const page = all.slice(0, limit);
+    const items = page.map(([key, p]): PendingRecipient => ({
+      email: p.email ?? key,
+      ...(p.name ? { name: p.name } : {}),
+      ...(p.attributes ? { attributes: p.attributes } : {}),
+    }));
+    return all.length > limit ? { items, cursor: page[page.length - 1]![0] } : { items };
   }
 
   async deliveryStatus(campaignId: string, email: string): Promise<DeliveryStatus | undefined> {
@@ -137,17 +145,17 @@ export class MemoryCampaignRepository implements CampaignRepository {
     detail: { messageId?: string; error?: string } = {},
   ): Promise<boolean> {
     const pairs = this.pairsOf(campaignId);
-    const p = pairs.get(email);
+    const p = pairs.get(identityKey(email));
     if (!allowedFrom(status).includes(p?.status ?? 'ABSENT')) return false;
     if (status === 'QUEUED') await this.park(campaignId, [{ email }]);
-    else pairs.set(email, { ...p, status, ...detail });
+    else pairs.set(identityKey(email), { email, ...p, status, ...detail });
     return true;
   }
 
   async recordEvent(campaignId: string, type: 'bounced' | 'complained' | 'delivered' | 'softBounced', email: string, eventId: string): Promise<boolean> {
     let s = this.events.get(campaignId);
     if (!s) this.events.set(campaignId, (s = new Set()));
-    const key = `${type}#${email}#${eventId}`;
+    const key = `${type}#${identityKey(email)}#${eventId}`;
     if (s.has(key)) return false;
     s.add(key);
     return true;
@@ -167,16 +175,16 @@ export class MemoryCampaignRepository implements CampaignRepository {
   async deleteSubscriberRecords(email: string): Promise<number> {
     let n = 0;
     for (const pairs of this.pairs.values()) {
-      const p = pairs.get(email);
+      const p = pairs.get(identityKey(email));
       if (!p) continue;
-      pairs.delete(email);
+      pairs.delete(identityKey(email));
       pairs.set(`~erased#${randomUUID()}`, { status: erasedStatus(p.status) });
       n++;
     }
     for (const set of this.events.values()) {
       for (const key of [...set]) {
         const [type, address] = key.split('#');
-        if (address === email) {
+        if (address === identityKey(email)) {
           set.delete(key);
           set.add(`${type}#~erased#${randomUUID()}`);
           n++;
@@ -188,6 +196,6 @@ export class MemoryCampaignRepository implements CampaignRepository {
 
   /** Test helper: the pair's status. */
   pairStatus(campaignId: string, email: string): DeliveryStatus | undefined {
-    return this.pairs.get(campaignId)?.get(email)?.status;
+    return this.pairs.get(campaignId)?.get(identityKey(email))?.status;
   }
 }
