@@ -9,7 +9,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { CampaignRepository } from '../../lambdas/core/ports.ts';
 import type { SendResult } from '../../lambdas/core/sending/send-campaign.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lambdas/local/emulators.ts';
+import { LOCAL_CREDENTIALS, LOCAL_HTTP_AGENT, LOCAL_REGION } from '../../lambdas/local/emulators.ts';
 import { SCHEDULE_GROUP_NAME, SCHEDULE_ROLE_ARN, SEND_FUNCTION_ARN, SEND_FUNCTION_NAME } from '../../lambdas/local/names.ts';
 import { awsStackOutputs, readStackOutputs, type AwsStackOutputs } from './aws-outputs.ts';
 import { CliError, EXIT, isConnectionError } from './common.ts';
@@ -43,7 +43,9 @@ export async function openSendTarget(opts: { aws?: boolean }, env: Env = process
   const clients: Array<{ destroy(): void }> = [];
   const track = <C extends { destroy(): void }>(c: C): C => (clients.push(c), c);
   const region = outputs?.region ? { region: outputs.region } : {};
-  const localClient = table.local ? { endpoint: table.local.baseUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 } : undefined;
+  const localClient = table.local
+    ? { endpoint: table.local.baseUrl, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 1, requestHandler: { httpAgent: LOCAL_HTTP_AGENT } }
+    : undefined;
   const where = table.local ? 'the local stack' : 'AWS';
 
   const lambda = track(new LambdaClient(localClient ?? region));

@@ -94,8 +94,19 @@ async function waitForActive(client: DynamoDBClient, tableName: string, timeoutM
   }
 }
 
+/**
+ * Keep-alive sockets to the emulators (and the local HTTP API) that the client drops before the server does. The
+ * servers close an idle socket after 5 s and say so (`Keep-Alive: timeout=5`); Node 20's agent honours that hint,
+ * minus a one-second margin, only when the agent has a timeout of its own. Without one, a request sent just as the
+ * server closes the socket fails with ECONNRESET: the SDK retries it for most calls, but the single-attempt SES
+ * client (SES_SEND_CLIENT_OPTIONS) must treat it as in doubt.
+ */
+export const LOCAL_HTTP_AGENT = { keepAlive: true, timeout: 60_000 } as const;
+
 export function localDynamoClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 3 });
+  return new DynamoDBClient({
+    endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 3, requestHandler: { httpAgent: LOCAL_HTTP_AGENT },
+  });
 }
 
 export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulators> {

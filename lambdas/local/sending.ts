@@ -26,7 +26,7 @@ import { LOCAL_POSTAL_ADDRESS } from '../runtime/local.ts';
 import { createSendHandler, type InvokeContext } from '../handlers/send.ts';
 import { createSesEventsHandler } from '../handlers/ses-events.ts';
 import { createWorkerHandler } from '../handlers/worker.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localDynamoClient } from './emulators.ts';
+import { LOCAL_CREDENTIALS, LOCAL_HTTP_AGENT, LOCAL_REGION, localDynamoClient } from './emulators.ts';
 import { SEND_FUNCTION_NAME } from './names.ts';
 import { LocalQueue, type LocalQueueOptions } from './queue/local-queue.ts';
 
@@ -106,7 +106,13 @@ export function attachSending(stack: SendingStackLike, options: SendingOptions):
   const ddb = localDynamoClient(stack.dynamoEndpoint);
   const doc = DynamoDBDocumentClient.from(ddb, DOCUMENT_CLIENT_OPTIONS);
   // The same SES client options as the worker on AWS: one attempt per call, bounded timeouts.
-  const ses = new SESv2Client({ ...SES_SEND_CLIENT_OPTIONS, endpoint: stack.sesEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const ses = new SESv2Client({
+    ...SES_SEND_CLIENT_OPTIONS,
+    requestHandler: { ...SES_SEND_CLIENT_OPTIONS.requestHandler, httpAgent: LOCAL_HTTP_AGENT },
+    endpoint: stack.sesEndpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
   const mailer = options.mailer ?? new SesMailer(ses);
   const campaigns = new DynamoDbCampaignRepository(doc, stack.tableName);
   const subscribers = new DynamoDbSubscriberRepository(doc, stack.tableName);

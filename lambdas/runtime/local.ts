@@ -12,7 +12,7 @@ import { SesMailer } from '../adapters/ses/ses-mailer.ts';
 import { systemClock, type Clock, type TokenKeys } from '../core/ports.ts';
 import { displayName } from '../core/subscribers/email.ts';
 import type { WelcomeEmailLoader } from '../core/subscribers/welcome.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, localDynamoClient } from '../local/emulators.ts';
+import { LOCAL_CREDENTIALS, LOCAL_HTTP_AGENT, LOCAL_REGION, localDynamoClient } from '../local/emulators.ts';
 import { DOCUMENT_CLIENT_OPTIONS } from './aws-clients.ts';
 
 // The SDK warns once per process that Node 20 support ends in 2027; locally that is noise.
@@ -25,7 +25,7 @@ export interface LocalEndpoints {
 }
 
 export function localSesClient(endpoint: string): SESv2Client {
-  return new SESv2Client({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 2 });
+  return new SESv2Client({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, maxAttempts: 2, requestHandler: { httpAgent: LOCAL_HTTP_AGENT } });
 }
 
 export interface LocalDeps {
