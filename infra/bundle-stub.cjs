@@ -5,15 +5,19 @@
  */
 'use strict';
 
-module.exports = new Proxy(
-  {},
-  {
-    get(_target, key) {
-      // Interop probes (esModule flags, default exports, thenables, symbols) see a plain empty module.
-      if (typeof key === 'symbol' || key === '__esModule' || key === 'default' || key === 'then') return undefined;
-      return function stubbedOut() {
-        throw new Error(`${String(key)}() belongs to a dependency left out of this Lambda bundle (infra/bundling.ts BUNDLE_STUBS)`);
-      };
-    },
+const handler = {
+  get(_target, key) {
+    // Interop probes (esModule flags, default exports, thenables, symbols) see a plain empty module.
+    if (typeof key === 'symbol' || key === '__esModule' || key === 'default' || key === 'then') return undefined;
+    return function stubbedOut() {
+      throw new Error(`${String(key)}() belongs to a dependency left out of this Lambda bundle (infra/bundling.ts BUNDLE_STUBS)`);
+    };
   },
-);
+};
+
+// An ES module's `import()` of this file gets esbuild's namespace copy (__toESM), which copies own properties
+// (there are none) onto an object whose prototype is this module's: that prototype answers like the module, so
+// `(await import('stubbed')).fromIni()` throws the message above too, rather than "is not a function".
+const prototype = new Proxy(Object.create(null), handler);
+
+module.exports = new Proxy({}, { ...handler, getPrototypeOf: () => prototype });

@@ -47,7 +47,8 @@ export const STUB_MODULE = path.join(REPO_ROOT, 'infra', 'bundle-stub.cjs');
 
 /**
  * Dependencies replaced by STUB_MODULE in every bundle (issue 14): each is required at the top of a module MJML
- * needs, but only used on a path we never take. Before, they made the Send and Subscribers bundles 7.2–7.7 MB and
+ * needs (or, for the AWS SDK's credential providers, imported by a link of a chain Lambda never gets to), but only
+ * used on a path we never take. Before, they made the Send and Subscribers bundles 7.2–7.7 MB and
  * their cold init 1.3–1.8 s. test/infra/bundles.test.ts renders the seed issue through the Send bundle's modules and
  * compares it with the unbundled renderer, so a stub that was in fact used fails there.
  */
@@ -67,6 +68,22 @@ export const BUNDLE_STUBS: Readonly<Record<string, string>> = {
   // juice requires web-resource-inliner for juiceResources (fetching and inlining remote CSS and images); MJML
   // calls the synchronous juice() on its own CSS.
   'web-resource-inliner': "juice's remote resource inlining (MJML only inlines its own CSS)",
+  // Issue 13: the AWS SDK's default credential chain (@aws-sdk/credential-provider-node, bundled with every client)
+  // tries fromEnv first and imports the other providers only when it fails. Lambda always gives a function its
+  // role's credentials in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (reserved variables a
+  // function cannot set), and no function here sets AWS_PROFILE (which would make the chain skip fromEnv), so the
+  // links below are never imported in Lambda. They were about 112 KB of every minified bundle (STS, SSO, SSO-OIDC
+  // and sign-in clients, INI parsing, IMDS): the room the worker needed for Powertools Logger and Metrics. Should the
+  // chain ever get past fromEnv (a bundle run without credentials in its environment), the stub throws, naming
+  // this table, instead of trying profiles or instance metadata. test/infra/bundles.test.ts runs the bundled chain
+  // both ways. Re-check this if the functions move to a Lambda feature that serves credentials from a container
+  // endpoint instead (as SnapStart does on the runtimes it supports, Node.js not among them).
+  '@aws-sdk/credential-provider-sso': 'default credential chain: SSO profiles (Lambda: fromEnv answers first)',
+  '@aws-sdk/credential-provider-ini': 'default credential chain: ~/.aws config and credentials files, assume-role, login (Lambda: fromEnv answers first)',
+  '@aws-sdk/credential-provider-process': 'default credential chain: credential_process (Lambda: fromEnv answers first)',
+  '@aws-sdk/credential-provider-web-identity': 'default credential chain: AWS_WEB_IDENTITY_TOKEN_FILE (Lambda: fromEnv answers first)',
+  '@aws-sdk/credential-provider-http': 'default credential chain: container credentials endpoint (Lambda: fromEnv answers first)',
+  '@smithy/credential-provider-imds': 'default credential chain: ECS and EC2 instance metadata (Lambda: fromEnv answers first)',
 };
 
 /** What one function's bundle needs besides its entry. */

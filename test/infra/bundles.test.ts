@@ -58,6 +58,13 @@ describe('every function bundle', () => {
     }
   });
 
+  it('holds only the credential provider Lambda uses (environment variables): the rest of the default chain is stubbed', () => {
+    for (const name of HANDLER_NAMES) {
+      const sdk = packages(name).filter((p) => /node_modules\/@(aws-sdk|smithy)\/(credential-provider-|nested-clients|token-providers)/.test(p));
+      expect(sdk.map((p) => p.replace(/^.*node_modules\//, '')), name).toEqual(['@aws-sdk/credential-provider-env', '@aws-sdk/credential-provider-node']);
+    }
+  });
+
   it('fits the 1 MB deployment-package budget, and the worker its 500 KB', () => {
     for (const name of HANDLER_NAMES) {
       const zipped = execFileSync('gzip', ['-9', '-c', built[name].file], { maxBuffer: 64 * 1024 * 1024 }).length;
@@ -72,6 +79,40 @@ describe('every function bundle', () => {
     expect(inputs.filter((i) => /node_modules\/(mjml|juice|markdown-it)|lambdas\/core\/issue\/render\.ts|templates\/email\//.test(i))).toEqual([]);
     // Every input the build even looked at, not only what was kept: the import('mjml') branch is gone at parse time.
     expect(Object.keys(built.subscribers.metafile.inputs).filter((i) => /node_modules\/mjml/.test(i))).toEqual([]);
+  });
+});
+
+describe("the bundled AWS SDK finds Lambda's credentials (the stubbed credential providers are never reached)", () => {
+  let entry: string;
+  beforeAll(async () => {
+    // A client built from the worker's bundle options, as the handlers build theirs.
+    const options = esbuildOptions('worker', path.join(dir, 'credentials'));
+    await build({
+      ...options,
+      entryPoints: undefined,
+      stdin: {
+        contents: "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';\nexport const credentials = () => new DynamoDBClient({ region: 'us-east-1' }).config.credentials();",
+        resolveDir: REPO_ROOT,
+        loader: 'ts',
+      },
+    });
+    entry = pathToFileURL(options.outfile).href;
+  }, 60_000);
+  const resolve = (env: NodeJS.ProcessEnv) =>
+    runNode(
+      `const { credentials } = await import(${JSON.stringify(entry)});
+       try { const c = await credentials(); console.log(JSON.stringify({ accessKeyId: c.accessKeyId, sessionToken: c.sessionToken })); }
+       catch (e) { console.log(JSON.stringify({ error: String(e.message) })); }`,
+      { AWS_CONFIG_FILE: '/nonexistent/config', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/credentials', AWS_EC2_METADATA_DISABLED: 'true', ...env },
+    );
+
+  it("with the role's credentials in the environment, as Lambda runs every function: those", () => {
+    expect(resolve({ AWS_ACCESS_KEY_ID: 'ASIALAMBDA', AWS_SECRET_ACCESS_KEY: 'secret', AWS_SESSION_TOKEN: 'session' }))
+      .toEqual({ accessKeyId: 'ASIALAMBDA', sessionToken: 'session' });
+  });
+
+  it('without them (never in Lambda): a clear error naming BUNDLE_STUBS, no profile or metadata lookup', () => {
+    expect((resolve({}) as { error: string }).error).toMatch(/left out of this Lambda bundle \(infra\/bundling\.ts BUNDLE_STUBS\)/);
   });
 });
 
