@@ -20,7 +20,7 @@ import { Pacer } from '../core/sending/rate-limiter.ts';
 import { unsubscribeTokenSigner } from '../core/sending/unsubscribe-token.ts';
 import { documentClient, secretsClient } from '../runtime/aws-clients.ts';
 import { configFor, loadConfig, positiveInt } from '../runtime/config.ts';
-import { compactLog, emfCounts } from '../runtime/observability.ts';
+import { log, metricCounts } from '../runtime/observability.ts';
 import { createWorkerHandler } from './worker.ts';
 
 const config = loadConfig(
@@ -35,9 +35,6 @@ const config = loadConfig(
     DEADLINE_MARGIN_MS: z.optional(positiveInt),
   }),
 );
-// Powertools' JSON log format and EMF metrics, written by a few lines instead of the Powertools packages, which do
-// not fit the worker's 500 KB bundle budget (see runtime/observability.ts).
-const log = compactLog();
 // The worker's own SES client: one attempt per call and bounded timeouts (see SES_SEND_CLIENT_OPTIONS), so every
 // error it sees is classifiable and a SendEmail always ends within the deadline margin.
 const mailer = new SesMailer(new SESv2Client(SES_SEND_CLIENT_OPTIONS));
@@ -58,11 +55,13 @@ export const handler = createWorkerHandler(
     sender: config.SENDER,
     publicBaseUrl: config.PUBLIC_BASE_URL,
     unsubscribeToken: unsubscribeTokenSigner(secretsManagerTokenKeys(secretsClient(), config.TOKEN_SECRET_ARN), systemClock),
+    // Powertools Logger: one JSON entry per event, each carrying its campaign id (an invocation can hold several).
     log,
     ...(config.CONFIGURATION_SET ? { configurationSet: config.CONFIGURATION_SET } : {}),
     ...(config.MAX_RECEIVE_COUNT ? { maxReceiveCount: config.MAX_RECEIVE_COUNT } : {}),
     maxIdleReceives: config.MAX_IDLE_RECEIVES,
     ...(config.DEADLINE_MARGIN_MS ? { deadlineMarginMs: config.DEADLINE_MARGIN_MS } : {}),
   },
-  emfCounts(),
+  // Powertools Metrics (EMF): Sent, Failed, Unknown, Paused, Throttled, Unreachable, Deferred, Dropped per invocation.
+  metricCounts(),
 );

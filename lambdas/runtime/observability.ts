@@ -1,17 +1,18 @@
 /**
- * Logs and metrics of the Lambda functions.
+ * Logs and metrics of the Lambda functions, all through Powertools for AWS Lambda (issue 13).
  *
  * - {@link logger}: a Powertools Logger (JSON lines in CloudWatch Logs; service name from POWERTOOLS_SERVICE_NAME,
  *   default 'newsletter'; level from POWERTOOLS_LOG_LEVEL). {@link log} is the same behind the handlers' small
- *   logging port (`message`, optional `detail` whose keys become keys of the entry).
+ *   logging port (`message`, optional `detail` whose keys become keys of the entry), and {@link logError} behind
+ *   the `(message, err)` port of the HTTP handlers and the subscriber service (the error, its stack and its
+ *   `cause` chain under the entry's `error` key).
+ * - {@link withLogKeys}: keys (the campaign id) on every entry written while an invocation runs, removed after it.
  * - {@link createMetrics}: Powertools Metrics in the CloudWatch embedded metric format (EMF), namespace 'Newsletter':
  *   no PutMetricData call and no extra permission, CloudWatch extracts the metrics from the log line.
  *   {@link metricCounts} wraps it as per-invocation counts.
- * - {@link compactLog} and {@link emfCounts}: the same two outputs (the same JSON keys; the same EMF document, one
- *   line per invocation) in a few lines of code, for the worker. Powertools Logger and Metrics add about 31 KB to a
- *   minified bundle, which the worker's 500 KB budget (test/infra/synth.test.ts) does not have room for: its
- *   bundle is about 482 KB without them. Every Powertools object here is created lazily or marked pure, so a
- *   bundle that imports only the compact pair carries no Powertools code.
+ *
+ * Powertools Logger and Metrics are about 31 KB of a minified bundle. The worker's 500 KB budget has room for them
+ * since the bundles leave out the credential providers Lambda never reaches (infra/bundling.ts BUNDLE_STUBS).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
@@ -20,8 +21,9 @@ export const SERVICE_NAME = process.env.POWERTOOLS_SERVICE_NAME || 'newsletter';
 export const METRICS_NAMESPACE = 'Newsletter';
 
 /**
- * The container's Powertools logger. Entries carry the campaign id in their detail rather than as an appended key,
- * since one invocation handles messages of several campaigns at once.
+ * The container's Powertools logger. The worker puts the campaign id in each entry's detail rather than as an
+ * appended key, since one invocation handles messages of several campaigns at once; the send function, one
+ * campaign per invocation, appends it (see {@link withLogKeys}).
  */
 export const logger = /* @__PURE__ */ new Logger({ serviceName: SERVICE_NAME });
 
@@ -39,10 +41,38 @@ export const log: DetailLogger = {
   error: (message, detail) => (detail ? logger.error(message, detail) : logger.error(message)),
 };
 
+/**
+ * {@link logger} behind the `(message, err)` port: an Error is formatted by Powertools (name, message, stack, its
+ * own properties such as the SDK's `$metadata`, and its `cause` chain); anything else thrown is logged as a string.
+ */
+export function logError(message: string, err: unknown): void {
+  if (err instanceof Error) logger.error(message, err);
+  else logger.error(message, { error: String(err) });
+}
+
+/** The part of a Powertools Logger {@link withLogKeys} needs. */
+export type KeyedLogger = Pick<Logger, 'appendKeys' | 'removeKeys'>;
+
+/**
+ * Run `fn` with a `keys(extra)` function that appends keys to every entry the logger writes from then on; they are
+ * removed when `fn` settles, so a warm container's next invocation starts without them.
+ */
+export async function withLogKeys<T>(fn: (keys: (extra: Record<string, string>) => void) => Promise<T>, target: KeyedLogger = logger): Promise<T> {
+  const added = new Set<string>();
+  try {
+    return await fn((extra) => {
+      target.appendKeys(extra);
+      for (const key of Object.keys(extra)) added.add(key);
+    });
+  } finally {
+    if (added.size > 0) target.removeKeys([...added]);
+  }
+}
+
 /** The counts the functions publish, one EMF metric each (unit Count). */
 export type CountName =
   | 'Sent' | 'Failed' | 'Unknown' | 'Paused' | 'Throttled' | 'Unreachable' | 'Deferred'
-  | 'Bounced' | 'Complained' | 'Dropped';
+  | 'Bounced' | 'Complained' | 'Dropped' | 'Enqueued';
 
 /** Where a handler adds its counts; `flush` publishes them once per invocation (nothing when all are zero). */
 export interface Counts {
@@ -68,59 +98,6 @@ export function metricCounts(metrics: Pick<Metrics, 'addMetric' | 'publishStored
       if (stored === 0) return;
       stored = 0;
       metrics.publishStoredMetrics();
-    },
-  };
-}
-
-/** Where the compact writers put their lines (stdout on Lambda, which CloudWatch Logs collects). */
-export type LineSink = (line: string) => void;
-const stdout: LineSink = (line) => process.stdout.write(`${line}\n`);
-
-const LEVELS = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40, CRITICAL: 50, SILENT: 60 } as const;
-
-/**
- * A {@link DetailLogger} writing the JSON entries Powertools writes (`level`, `message`, `timestamp`, `service`,
- * `xray_trace_id` when tracing is on, then the detail's keys), honouring POWERTOOLS_LOG_LEVEL (default INFO).
- */
-export function compactLog(sink: LineSink = stdout, env: Record<string, string | undefined> = process.env): DetailLogger {
-  const service = env.POWERTOOLS_SERVICE_NAME || 'newsletter';
-  const threshold = LEVELS[(env.POWERTOOLS_LOG_LEVEL ?? env.AWS_LAMBDA_LOG_LEVEL ?? 'INFO').toUpperCase() as keyof typeof LEVELS] ?? LEVELS.INFO;
-  const write = (level: 'INFO' | 'WARN' | 'ERROR') => (message: string, detail?: Record<string, unknown>) => {
-    if (LEVELS[level] < threshold) return;
-    const trace = env._X_AMZN_TRACE_ID?.match(/Root=([^;]+)/)?.[1];
-    sink(JSON.stringify({
-      level, message, timestamp: new Date().toISOString(), service, ...(trace ? { xray_trace_id: trace } : {}), ...detail,
-    }));
-  };
-  return { info: write('INFO'), warn: write('WARN'), error: write('ERROR') };
-}
-
-/**
- * {@link Counts} writing one EMF document per invocation, as Powertools Metrics does: namespace 'Newsletter',
- * dimension `service`, unit Count, only the non-zero counts.
- */
-export function emfCounts(sink: LineSink = stdout, service = SERVICE_NAME, now: () => number = Date.now): Counts {
-  let values: Partial<Record<CountName, number>> = {};
-  return {
-    add(name, n) {
-      if (n > 0) values[name] = (values[name] ?? 0) + n;
-    },
-    flush() {
-      const names = Object.keys(values) as CountName[];
-      if (names.length === 0) return;
-      sink(JSON.stringify({
-        _aws: {
-          Timestamp: now(),
-          CloudWatchMetrics: [{
-            Namespace: METRICS_NAMESPACE,
-            Dimensions: [['service']],
-            Metrics: names.map((Name) => ({ Name, Unit: 'Count' })),
-          }],
-        },
-        service,
-        ...values,
-      }));
-      values = {};
     },
   };
 }

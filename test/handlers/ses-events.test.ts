@@ -6,7 +6,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { MemoryCampaignRepository } from '../../lambdas/adapters/memory/memory-campaign-repository.ts';
 import { MemorySubscriberRepository } from '../../lambdas/adapters/memory/memory-subscriber-repository.ts';
 import { createSesEventsHandler } from '../../lambdas/handlers/ses-events.ts';
-import { emfCounts } from '../../lambdas/runtime/observability.ts';
+import { metricCounts } from '../../lambdas/runtime/observability.ts';
+import { captureOutput, metricDocuments } from '../runtime/capture-output.ts';
 import { complaint, delivery, permanentBounce, send, transientBounce, viaEventBridge, viaSns } from './ses-events.fixtures.ts';
 
 const now = new Date('2026-01-01T00:00:00Z');
@@ -144,20 +145,23 @@ describe('SES events handler (SNS-wrapped input, still accepted)', () => {
 describe('SES events handler: logs and metrics', () => {
   it('logs a dropped malformed event (without its content) and publishes bounces and complaints as one EMF line', async () => {
     const warnings: Array<[string, Record<string, unknown> | undefined]> = [];
-    const lines: string[] = [];
     const observed = createSesEventsHandler(
       { subscribers, campaigns, clock: { now: () => now } },
-      { log: { warn: (m, d) => warnings.push([m, d]) }, counts: emfCounts((l) => lines.push(l), 'newsletter', () => 7) },
+      { log: { warn: (m, d) => warnings.push([m, d]) }, counts: metricCounts() },
     );
-    const r = await observed({ source: 'aws.ses', 'detail-type': 'Email Bounced', detail: { eventType: 'Bounce', mail: 'a@x.com' } });
+    const { result: r, entries: first } = await captureOutput(() =>
+      observed({ source: 'aws.ses', 'detail-type': 'Email Bounced', detail: { eventType: 'Bounce', mail: 'a@x.com' } }),
+    );
     expect(r.malformed).toBe(1);
     expect(warnings).toEqual([['malformed SES event dropped', { malformed: 1, detailType: 'Email Bounced' }]]);
     expect(JSON.stringify(warnings)).not.toContain('a@x.com');
-    expect(JSON.parse(lines.pop()!)).toMatchObject({ Dropped: 1, service: 'newsletter' });
+    expect(metricDocuments(first)).toMatchObject([{ Dropped: 1, service: 'newsletter' }]);
 
-    await observed(viaEventBridge(permanentBounce('m1', ['a@x.com'])));
-    await observed(viaEventBridge(complaint('m2', ['b@x.com'])));
-    const emitted = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const { entries } = await captureOutput(async () => {
+      await observed(viaEventBridge(permanentBounce('m1', ['a@x.com'])));
+      await observed(viaEventBridge(complaint('m2', ['b@x.com'])));
+    });
+    const emitted = metricDocuments(entries);
     expect(emitted).toMatchObject([{ Bounced: 1 }, { Complained: 1 }]);
     expect((emitted[0]!._aws as { CloudWatchMetrics: Array<{ Namespace: string }> }).CloudWatchMetrics[0]!.Namespace).toBe('Newsletter');
     expect(warnings).toHaveLength(1);

@@ -1,8 +1,9 @@
 /** The worker Lambda handler with SQS fixture events (in-memory ports): batchItemFailures per message. */
 import type { SQSEvent } from 'aws-lambda';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createWorkerHandler } from '../../lambdas/handlers/worker.ts';
-import { compactLog, emfCounts, log } from '../../lambdas/runtime/observability.ts';
+import { log, metricCounts } from '../../lambdas/runtime/observability.ts';
+import { captureOutput, logEntries, metricDocuments } from '../runtime/capture-output.ts';
 import { LocalQueue } from '../../lambdas/local/queue/local-queue.ts';
 import { ISSUE, sesError, world } from '../core/sending/fakes.ts';
 
@@ -66,21 +67,47 @@ describe('worker handler (SQS event source with ReportBatchItemFailures)', () =>
 });
 
 describe('worker handler: logs, metrics, remaining time', () => {
-  it('logs a dropped malformed message and publishes the invocation outcomes as one EMF line', async () => {
+  it('logs a dropped malformed message and publishes the invocation outcomes as one EMF line (Powertools, as deployed)', async () => {
     const w = await setup();
-    const lines: string[] = [];
-    const handler = createWorkerHandler({ ...w.workerDeps, log: compactLog((l) => lines.push(l), {}) }, emfCounts((l) => lines.push(l), 'newsletter', () => 42));
-    const res = await handler(sqsEvent([{ id: 'bad', body: '{not json' }, { id: 'm1', body: body(['a@x.com', 'b@x.com']) }]));
+    const handler = createWorkerHandler({ ...w.workerDeps, log }, metricCounts());
+    const { result: res, entries } = await captureOutput(() =>
+      handler(sqsEvent([{ id: 'bad', body: '{not json' }, { id: 'm1', body: body(['a@x.com', 'b@x.com']) }])),
+    );
     expect(res).toEqual({ batchItemFailures: [] });
-    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(entries[0]).toMatchObject({ level: 'ERROR', message: 'malformed queue message dropped', service: 'newsletter', messageId: 'bad' });
-    expect(entries[1]).toEqual({
-      _aws: { Timestamp: 42, CloudWatchMetrics: [{ Namespace: 'Newsletter', Dimensions: [['service']], Metrics: [{ Name: 'Sent', Unit: 'Count' }, { Name: 'Dropped', Unit: 'Count' }] }] },
+    const logs = logEntries(entries);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatchObject({ level: 'ERROR', message: 'malformed queue message dropped', service: 'newsletter', messageId: 'bad' });
+    expect(typeof logs[0]!.timestamp).toBe('string');
+    // Only the shape of the body is logged, never its addresses.
+    expect(JSON.stringify(logs)).not.toContain('@x.com');
+    const metrics = metricDocuments(entries);
+    expect(metrics).toHaveLength(1);
+    expect(metrics[0]).toMatchObject({
+      _aws: { CloudWatchMetrics: [{ Namespace: 'Newsletter', Dimensions: [['service']], Metrics: [{ Name: 'Sent', Unit: 'Count' }, { Name: 'Dropped', Unit: 'Count' }] }] },
       service: 'newsletter',
       Sent: 2,
       Dropped: 1,
     });
-    expect(lines).toHaveLength(2);
+    expect(typeof (metrics[0]!._aws as { Timestamp: unknown }).Timestamp).toBe('number');
+  });
+
+  it('a paused campaign: the WARN entry carries its campaign id, and Paused is published', async () => {
+    const w = await setup();
+    w.mailer.fault = () => sesError('AccountSendingPausedException', 400);
+    const handler = createWorkerHandler({ ...w.workerDeps, log }, metricCounts());
+    const { entries } = await captureOutput(() => handler(sqsEvent([{ id: 'm1', body: body(['a@x.com']) }])));
+    const paused = logEntries(entries).find((e) => e.message === 'campaign paused');
+    expect(paused).toMatchObject({ level: 'WARN', service: 'newsletter', campaignId: ISSUE.slug });
+    const [metrics] = metricDocuments(entries);
+    expect(metrics!.Paused).toBeGreaterThan(0);
+    expect(metrics!.Sent).toBeUndefined();
+  });
+
+  it('an invocation with nothing to count writes no metrics line', async () => {
+    const w = await setup();
+    const handler = createWorkerHandler({ ...w.workerDeps, log }, metricCounts());
+    const { entries } = await captureOutput(() => handler({ Records: [] }));
+    expect(entries).toEqual([]);
   });
 
   it('passes the invocation\'s remaining time: with none left it claims nobody and returns the message', async () => {
@@ -92,22 +119,9 @@ describe('worker handler: logs, metrics, remaining time', () => {
     expect(w.mailer.sent).toHaveLength(0);
   });
 
-  it('the Powertools-backed logger writes one JSON entry with the detail keys; compactLog honours the log level', () => {
-    const written: string[] = [];
-    const capture = (chunk: string | Uint8Array) => (written.push(String(chunk)), true);
-    // Powertools writes warnings and errors to stderr, the rest to stdout (both end up in CloudWatch Logs).
-    const spies = [vi.spyOn(process.stdout, 'write').mockImplementation(capture), vi.spyOn(process.stderr, 'write').mockImplementation(capture)];
-    try {
-      log.warn('campaign paused', { campaignId: 'issue-1', reason: 'SES unreachable' });
-    } finally {
-      for (const spy of spies) spy.mockRestore();
-    }
-    const entry = JSON.parse(written.join('').trim().split('\n').pop()!) as Record<string, unknown>;
-    expect(entry).toMatchObject({ level: 'WARN', message: 'campaign paused', campaignId: 'issue-1', reason: 'SES unreachable' });
-    const quiet: string[] = [];
-    const l = compactLog((x) => quiet.push(x), { POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_SERVICE_NAME: 'svc' });
-    l.warn('not shown');
-    l.error('shown', { campaignId: 'c' });
-    expect(quiet.map((x) => JSON.parse(x))).toMatchObject([{ level: 'ERROR', message: 'shown', service: 'svc', campaignId: 'c' }]);
+  it('the Powertools-backed logger writes one JSON entry with the detail keys', async () => {
+    const { entries } = await captureOutput(() => log.warn('campaign paused', { campaignId: 'issue-1', reason: 'SES unreachable' }));
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ level: 'WARN', message: 'campaign paused', service: 'newsletter', campaignId: 'issue-1', reason: 'SES unreachable' });
   });
 });

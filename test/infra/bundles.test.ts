@@ -65,6 +65,11 @@ describe('every function bundle', () => {
     }
   });
 
+  it('the worker carries Powertools Logger and Metrics (issue 13)', () => {
+    expect(copiesOf('worker', '@aws-lambda-powertools/logger')).toHaveLength(1);
+    expect(copiesOf('worker', '@aws-lambda-powertools/metrics')).toHaveLength(1);
+  });
+
   it('fits the 1 MB deployment-package budget, and the worker its 500 KB', () => {
     for (const name of HANDLER_NAMES) {
       const zipped = execFileSync('gzip', ['-9', '-c', built[name].file], { maxBuffer: 64 * 1024 * 1024 }).length;
