@@ -11,8 +11,6 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -142,7 +140,9 @@ export class StatelessStack extends Stack {
       includeTemplates: true,
       memorySize: FUNCTION_MEMORY_MB.subscribers,
     })
-      .writesTable(props.table)
+      // Each subscribe, confirm and unsubscribe is one conditional UpdateItem; GetItem reads the record behind a
+      // failed condition (to answer the same way) and an older version's exact-spelling key (resolveKey).
+      .usesTable(props.table, ['GetItem', 'UpdateItem'])
       .readsTokenKeys(props.tokenSecret)
       .sendsEmail(sendsEmail)
       .withEnvironment({ ...common, ALLOWED_ORIGIN: settings.allowedOrigin });
@@ -153,7 +153,9 @@ export class StatelessStack extends Stack {
       includeTemplates: true,
       memorySize: FUNCTION_MEMORY_MB.archive,
     })
-      .readsTable(props.table)
+      // The list: a Query of the campaign index partition, then BatchGetItem of the campaigns; GetItem a campaign
+      // and its rendered issue.
+      .usesTable(props.table, ['GetItem', 'BatchGetItem', 'Query'])
       // The sender's display name titles the archive pages and the feed.
       .withEnvironment({ ...common, SENDER: settings.sender });
 
@@ -165,9 +167,12 @@ export class StatelessStack extends Stack {
       memorySize: FUNCTION_MEMORY_MB.send,
       timeout: Duration.minutes(5),
     })
-      .writesTable(props.table)
-      // `send --dry-run` counts unsubscribed, bounced and complained subscribers with one full scan.
-      .scansTable(props.table)
+      // Store the issue and start the campaign (PutItem), park recipients on resume (PutItem), move the campaign's
+      // status and cursor (UpdateItem), read it (GetItem), its accounting and pending pairs (Query on the table);
+      // `send --dry-run` counts unsubscribed, bounced and complained subscribers with one full Scan.
+      .usesTable(props.table, ['GetItem', 'PutItem', 'UpdateItem', 'Query', 'Scan'])
+      // The fan-out lists, and the audience counts, the confirmed subscribers on the sparse index.
+      .queriesConfirmedIndex(props.table)
       // Issue Markdown uploaded for the `{s3Key}` input; rendered issues go to the table.
       .readsBucket(bucket)
       .sendsToQueue(this.queue)
@@ -183,29 +188,30 @@ export class StatelessStack extends Stack {
       memorySize: FUNCTION_MEMORY_MB.worker,
       timeout: Duration.seconds(WORKER_TIMEOUT_SECONDS),
     })
-      .writesTable(props.table)
+      // Subscriber statuses (BatchGetItem), the issue, campaign and pair status (GetItem), claim and outcome of
+      // each pair (UpdateItem), untried recipients parked on the last receive (PutItem), and the accounting read
+      // that closes the campaign (Query on the table).
+      .usesTable(props.table, ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem'])
       .readsTokenKeys(props.tokenSecret)
       .sendsEmail(sendsEmail)
+      // SQS event source: partial batch responses, and only what Lambda's poller needs on the queue.
+      .consumesQueue(this.queue, { batchSize: sizing.batchSize, maxConcurrency: sizing.maxConcurrency })
       // On its last receive the worker parks the recipients it could not try (so `resume` finds them) before SQS
       // moves the message to the DLQ: it must know the queue's maxReceiveCount.
       .withEnvironment({ ...common, ...rateEnv, MAX_RECEIVE_COUNT: String(MAX_RECEIVE_COUNT) });
     readsRate(worker);
-    worker.addEventSource(
-      new SqsEventSource(this.queue, {
-        batchSize: sizing.batchSize,
-        maxConcurrency: sizing.maxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
 
     const sesEvents = new NewsletterFunction(this, 'SesEvents', {
       handlerName: 'ses-events',
       description: 'EventBridge: SES bounce, complaint, reject and send events: suppress, settle, reconcile',
       memorySize: FUNCTION_MEMORY_MB.sesEvents,
       timeout: Duration.seconds(30),
-    }).writesTable(props.table);
-    // EventBridge invokes asynchronously; events that still fail after Lambda's retries are kept, not dropped.
-    sesEvents.configureAsyncInvoke({ onFailure: new SqsDestination(eventsDlq), retryAttempts: 2 });
+    })
+      // Idempotent event items (PutItem), suppression and pair outcomes (UpdateItem), a pair's status and the
+      // subscriber behind a failed condition (GetItem).
+      .usesTable(props.table, ['GetItem', 'PutItem', 'UpdateItem'])
+      // EventBridge invokes asynchronously; events that still fail after Lambda's retries are kept, not dropped.
+      .sendsFailedInvocationsTo(eventsDlq, { retryAttempts: 2 });
     // Only this configuration set's events (another application in the account may publish SES events to the same
     // bus), and only the types the function acts on.
     new events.Rule(this, 'SesEventsRule', {

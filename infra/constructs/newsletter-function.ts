@@ -3,7 +3,7 @@
  * timeout and what they may touch. Modelled on Powertools' FunctionWithLogGroup.
  */
 import path from 'node:path';
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Names, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -43,13 +43,35 @@ export interface NewsletterFunctionProps {
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
 /**
- * DynamoDB actions by access level: explicit lists (no `*`), exactly the commands the functions send through
- * lambdas/adapters/dynamodb (Get, BatchGet, Query; Put, Update). No transactions or batch writes exist, and
- * deleting a subscriber is an operator command (`newsletter subscribers delete`, the operator's own credentials),
- * so no function gets DeleteItem. Scan is separate: see scansTable.
+ * The DynamoDB commands a function may be granted: what lambdas/adapters/dynamodb sends from a function. Each
+ * function is granted exactly the ones its code can send (listed with their code paths at the call site in
+ * infra/stateless-stack.ts); test/deploy fails on a call its role refuses and on a granted action nothing calls.
+ * None of the functions deletes, batch-writes or uses transactions: erasure and the identity migrations are
+ * operator commands (`newsletter subscribers delete`, `migrate-identities`) run with the operator's credentials.
  */
-export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
-export const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
+export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'Scan' | 'PutItem' | 'UpdateItem';
+
+/**
+ * What Lambda's SQS poller calls with the function's role: AWS's documented minimum for an SQS event source (the
+ * actions of AWSLambdaSQSQueueExecutionRole). Not ChangeMessageVisibility or GetQueueUrl, which SqsEventSource's
+ * grantConsumeMessages adds: the poller does not call them, and a failed item is reported in batchItemFailures and
+ * left to the queue's visibility timeout, never made visible early.
+ */
+export const SQS_EVENT_SOURCE_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'];
+
+/**
+ * An async-invocation destination that is an SQS queue, binding only sqs:SendMessage (Lambda sends the failed
+ * event with the function's role). aws-lambda-destinations' SqsDestination grants grantSendMessages instead,
+ * which adds GetQueueAttributes and GetQueueUrl that Lambda never calls for a destination.
+ */
+export class QueueDestination implements lambda.IDestination {
+  constructor(private readonly queue: sqs.IQueue) {}
+
+  bind(_scope: Construct, fn: lambda.IFunction): lambda.DestinationConfig {
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
+    return { destination: this.queue.queueArn };
+  }
+}
 
 export class NewsletterFunction extends NodejsFunction {
   private readonly executionRole: iam.Role;
@@ -104,27 +126,27 @@ export class NewsletterFunction extends NodejsFunction {
     return this;
   }
 
-  /** Get and Query on the table and its confirmed index (named, not index/*), and TABLE_NAME. */
-  readsTable(table: dynamodb.ITable): this {
-    return this.tableAccess(table, TABLE_READ_ACTIONS);
-  }
-
-  /** Reads plus conditional writes, and TABLE_NAME. */
-  writesTable(table: dynamodb.ITable): this {
-    return this.tableAccess(table, [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS]);
-  }
-
-  /** Scan on the table itself (not its index): only for a function that must walk every subscriber. */
-  scansTable(table: dynamodb.ITable): this {
-    this.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Scan'], resources: [table.tableArn] }));
-    return this;
-  }
-
-  private tableAccess(table: dynamodb.ITable, actions: string[]): this {
+  /**
+   * Exactly these DynamoDB actions on the table itself (not its index: see queriesConfirmedIndex), and TABLE_NAME.
+   * The caller lists the commands the function's code can send.
+   */
+  usesTable(table: dynamodb.ITable, actions: readonly TableAction[]): this {
+    if (actions.length === 0) throw new Error(`${this.node.path}: usesTable needs at least one action`);
     this.addToRolePolicy(
-      new iam.PolicyStatement({ actions, resources: [table.tableArn, `${table.tableArn}/index/${CONFIRMED_INDEX}`] }),
+      new iam.PolicyStatement({ actions: [...new Set(actions)].map((a) => `dynamodb:${a}`), resources: [table.tableArn] }),
     );
     return this.withEnvironment({ TABLE_NAME: table.tableName });
+  }
+
+  /**
+   * Query on the table's confirmed index (named, not index/*): only for a function that lists or counts the
+   * confirmed subscribers (the send function's fan-out and its audience count).
+   */
+  queriesConfirmedIndex(table: dynamodb.ITable): this {
+    this.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${CONFIRMED_INDEX}`] }),
+    );
+    return this;
   }
 
   /** GetObject and ListBucket (so a missing key is a 404, not a 403), and BUCKET_NAME. */
@@ -173,6 +195,32 @@ export class NewsletterFunction extends NodejsFunction {
       new iam.PolicyStatement({ actions: ['ses:SendEmail'], resources: [...opts.identityArns, configSetArn] }),
     );
     return this.withEnvironment({ SENDER: opts.sender, CONFIGURATION_SET: opts.configurationSetName });
+  }
+
+  /**
+   * An SQS event source mapping with partial batch responses (ReportBatchItemFailures), and only the actions
+   * Lambda's poller needs on that queue (SQS_EVENT_SOURCE_ACTIONS), instead of SqsEventSource's broader grant.
+   */
+  consumesQueue(queue: sqs.IQueue, opts: { batchSize: number; maxConcurrency: number }): this {
+    this.addToRolePolicy(new iam.PolicyStatement({ actions: SQS_EVENT_SOURCE_ACTIONS, resources: [queue.queueArn] }));
+    // The construct id SqsEventSource gives its mapping, so a stack deployed with it updates the mapping in place
+    // instead of replacing it (two mappings on one queue for the length of the update).
+    this.addEventSourceMapping(`SqsEventSource:${Names.nodeUniqueId(queue.node)}`, {
+      eventSourceArn: queue.queueArn,
+      batchSize: opts.batchSize,
+      maxConcurrency: opts.maxConcurrency,
+      reportBatchItemFailures: true,
+    });
+    return this;
+  }
+
+  /**
+   * Asynchronous invocations (EventBridge's) that still fail after `retryAttempts` Lambda retries go to `queue`;
+   * the role gets only sqs:SendMessage on it (see QueueDestination).
+   */
+  sendsFailedInvocationsTo(queue: sqs.IQueue, opts: { retryAttempts: number }): this {
+    this.configureAsyncInvoke({ onFailure: new QueueDestination(queue), retryAttempts: opts.retryAttempts });
+    return this;
   }
 
   /** ses:GetAccount (MaxSendRate and quotas). It is an account-level call: IAM only accepts Resource "*" for it. */

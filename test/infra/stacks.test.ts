@@ -569,21 +569,21 @@ describe('cdk.json', () => {
 
 describe('least privilege', () => {
   const EXPECTED: Record<FunctionId, string[]> = {
-    Subscribers: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', 'ses:SendEmail'],
+    // Conditional updates only; no Put, BatchGet or Query (test/deploy checks each action against the calls).
+    Subscribers: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', 'ses:SendEmail'],
     // Rendered issues are read from the table: neither the archive nor the worker touches S3.
     Archive: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
     Send: [
-      'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem',
+      'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem',
       's3:GetObject', 's3:ListBucket', 'secretsmanager:GetSecretValue', 'ses:SendEmail', 'sqs:SendMessage',
     ],
-    // sqs:Receive/Delete/ChangeVisibility/GetQueueAttributes are what Lambda's event source mapping needs.
+    // sqs:ReceiveMessage, DeleteMessage and GetQueueAttributes: Lambda's documented minimum for an SQS event source.
     Worker: [
       'dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem',
-      'secretsmanager:GetSecretValue', 'ses:SendEmail', 'sqs:ChangeMessageVisibility', 'sqs:DeleteMessage',
-      'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage',
+      'secretsmanager:GetSecretValue', 'ses:SendEmail', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage',
     ],
     // sqs:SendMessage is the on-failure destination for events that exhausted Lambda's async retries.
-    SesEvents: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'],
+    SesEvents: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'sqs:SendMessage'],
   };
   // Every function writes its own log group and sends X-Ray traces.
   const BASE = ['logs:CreateLogStream', 'logs:PutLogEvents', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
@@ -660,14 +660,41 @@ describe('least privilege', () => {
     }
   });
 
-  it('table access names the table and its confirmed index, not index/*; Scan only the table', () => {
-    for (const id of FUNCTION_IDS) {
-      for (const s of roleStatements(full.statelessTemplate, id).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')))) {
-        const resources = JSON.stringify(s.Resource);
-        expect(resources).not.toContain('index/*');
-        if (actionsOf(s).includes('dynamodb:Scan')) expect(resources).not.toContain('/index/');
-        else expect(resources).toContain(`/index/${CONFIRMED_INDEX}`);
+  it('table access names the table; only the send function may Query the confirmed index (by name, not index/*), and nothing else on it', () => {
+    for (const app of [full, minimal]) {
+      for (const id of FUNCTION_IDS) {
+        const dynamo = roleStatements(app.statelessTemplate, id).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+        const onIndex = dynamo.filter((s) => JSON.stringify(s.Resource).includes('/index/'));
+        for (const s of dynamo) {
+          expect(actionsOf(s).every((a) => a.startsWith('dynamodb:')), `${id}: ${JSON.stringify(s)}`).toBe(true);
+          expect(JSON.stringify(s.Resource), id).not.toContain('index/*');
+        }
+        // One statement on the table itself.
+        expect(dynamo.filter((s) => !onIndex.includes(s)), id).toHaveLength(1);
+        if (id === 'Send') {
+          expect(onIndex, id).toHaveLength(1);
+          expect(actionsOf(onIndex[0]!)).toEqual(['dynamodb:Query']);
+          expect(resourcesOf(onIndex[0]!)).toHaveLength(1);
+          expect(JSON.stringify(onIndex[0]!.Resource)).toContain(`/index/${CONFIRMED_INDEX}"`);
+        } else expect(onIndex, id).toEqual([]);
       }
+    }
+  });
+
+  it('the worker\'s queue statement is exactly the event source minimum; the SES events DLQ statement only SendMessage', () => {
+    for (const app of [full, minimal]) {
+      const queueStatements = (id: FunctionId) => roleStatements(app.statelessTemplate, id).filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')));
+      const [consume, ...moreConsume] = queueStatements('Worker');
+      expect(moreConsume).toEqual([]);
+      expect([...actionsOf(consume!)].sort()).toEqual(['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage']);
+      const [mapping] = Object.values(app.statelessTemplate.findResources('AWS::Lambda::EventSourceMapping') as Record<string, Resource>);
+      expect(resourcesOf(consume!)).toEqual([mapping!.Properties.EventSourceArn]);
+
+      const [dlq, ...moreDlq] = queueStatements('SesEvents');
+      expect(moreDlq).toEqual([]);
+      expect(actionsOf(dlq!)).toEqual(['sqs:SendMessage']);
+      const [config] = Object.values(app.statelessTemplate.findResources('AWS::Lambda::EventInvokeConfig') as Record<string, Resource>);
+      expect(config!.Properties.DestinationConfig).toEqual({ OnFailure: { Destination: dlq!.Resource } });
     }
   });
 
