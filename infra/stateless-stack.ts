@@ -179,7 +179,13 @@ export class StatelessStack extends Stack {
       .readsTokenKeys(props.tokenSecret)
       // `send --test` mails the given addresses directly.
       .sendsEmail(sendsEmail)
-      .withEnvironment({ ...common, ...rateEnv });
+      // The worker's deployment, so the send function sizes its messages to what one invocation can send in time.
+      .withEnvironment({
+        ...common,
+        ...rateEnv,
+        WORKER_BATCH_SIZE: String(sizing.batchSize),
+        WORKER_TIMEOUT_SECONDS: String(WORKER_TIMEOUT_SECONDS),
+      });
     readsRate(send);
 
     const worker = new NewsletterFunction(this, 'Worker', {

@@ -21,7 +21,9 @@ import { acknowledge, wildcardResourceFinding } from '../nag.ts';
 export type { HandlerName } from '../bundling.ts';
 
 /** Environment variables a function may receive: the runtime config schema plus infra-only extras. */
-export type FunctionEnvironment = Partial<Record<keyof Config | 'WORKER_CONCURRENCY' | 'MAX_RECEIVE_COUNT', string>>;
+export type FunctionEnvironment = Partial<
+  Record<keyof Config | 'WORKER_CONCURRENCY' | 'WORKER_BATCH_SIZE' | 'WORKER_TIMEOUT_SECONDS' | 'MAX_RECEIVE_COUNT', string>
+>;
 
 export interface NewsletterFunctionProps {
   readonly handlerName: HandlerName;

@@ -14,7 +14,9 @@ import { REPO_ROOT } from '../../infra/bundling.ts';
 import { CONFIRMED_INDEX, TTL_ATTRIBUTE, tableDefinition } from '../../lambdas/adapters/dynamodb/table.ts';
 import { parseTokenKeys } from '../../lambdas/adapters/secrets/token-keys.ts';
 import { AwsSolutionsChecks } from '../../infra/nag.ts';
-import { API_THROTTLE_DEFAULTS, FUNCTION_MEMORY_MB, ROUTED_SES_EVENT_TYPES, SES_DETAIL_TYPES, workerSizing } from '../../infra/settings.ts';
+import {
+  API_THROTTLE_DEFAULTS, FUNCTION_MEMORY_MB, ROUTED_SES_EVENT_TYPES, SES_DETAIL_TYPES, WORKER_TIMEOUT_SECONDS, workerSizing,
+} from '../../infra/settings.ts';
 import {
   ARCHIVE_PATHS, MAX_RECEIVE_COUNT, SES_EVENTS_RULE_RETRIES, SUBSCRIBE_ROUTE_KEY, SUBSCRIBER_PATHS,
 } from '../../infra/stateless-stack.ts';
@@ -377,6 +379,28 @@ describe('stateless stack: send queue and worker', () => {
     expect(mapping(minimal).ScalingConfig.MaximumConcurrency).toBe(2);
     expect(functionProps(full.statelessTemplate, 'Worker').Environment.Variables.WORKER_CONCURRENCY).toBe('4');
   });
+
+  it('the send function is told the worker\'s deployment (concurrency, batch size, timeout), as the mapping and the worker have it', () => {
+    for (const app of [full, minimal]) {
+      const [, m] = only(app.statelessTemplate, 'AWS::Lambda::EventSourceMapping');
+      const sizing = workerSizing(app.settings);
+      const send = functionProps(app.statelessTemplate, 'Send').Environment.Variables;
+      expect(send.WORKER_CONCURRENCY).toBe(String(sizing.maxConcurrency));
+      expect(send.WORKER_BATCH_SIZE).toBe(String(sizing.batchSize));
+      expect(send.WORKER_TIMEOUT_SECONDS).toBe(String(WORKER_TIMEOUT_SECONDS));
+      // The same numbers the deployed worker runs with.
+      expect(send.WORKER_CONCURRENCY).toBe(String(m.Properties.ScalingConfig.MaximumConcurrency));
+      expect(send.WORKER_BATCH_SIZE).toBe(String(m.Properties.BatchSize));
+      expect(send.WORKER_TIMEOUT_SECONDS).toBe(String(functionProps(app.statelessTemplate, 'Worker').Timeout));
+    }
+    // 50/s x 0.8 = 40/s over 4 workers: 10/s each, 10 x 300 / 2 / 50 = 30 messages, capped at SQS's 10.
+    expect(functionProps(full.statelessTemplate, 'Send').Environment.Variables).toMatchObject({ WORKER_BATCH_SIZE: '10', WORKER_TIMEOUT_SECONDS: '300' });
+    // A slow account, where the handler's own default (10) would be wrong: 1/s x 0.8 over 2 workers sends one
+    // 50-recipient message in 125 s, so a batch is one message.
+    const slow = synthesize({ ...MINIMAL_CONTEXT, sendRate: '1' });
+    expect(functionProps(slow.statelessTemplate, 'Send').Environment.Variables).toMatchObject({ WORKER_CONCURRENCY: '2', WORKER_BATCH_SIZE: '1' });
+    expect(only(slow.statelessTemplate, 'AWS::Lambda::EventSourceMapping')[1].Properties.BatchSize).toBe(1);
+  }, 60_000);
 });
 
 describe('stateless stack: alarms', () => {
