@@ -34,8 +34,11 @@ export interface ArchiveHandlerOptions extends ArchiveDeps {
   newsletterName?: string;
   templatesDir?: string;
   clock?: Clock;
-  /** Where unexpected faults are reported (console by default). */
-  logError?: (message: string, err: unknown) => void;
+  /**
+   * Where unexpected faults (answered 502) are reported, once each, with what was thrown and the request's method
+   * and path (console by default; Powertools in Lambda, see runtime/observability.ts `logError`).
+   */
+  logError?: (message: string, err: unknown, detail?: Record<string, unknown>) => void;
 }
 
 type ArchiveTemplate = 'index' | 'message' | 'banner';
@@ -130,7 +133,7 @@ export function createArchiveHandler(options: ArchiveHandlerOptions): HttpHandle
       else if (path === '/archive/feed.xml') result = await feed();
       else result = await issuePage(path.slice('/archive/'.length));
     } catch (err) {
-      logError('archive handler fault', err);
+      logError('archive handler fault', err, { statusCode: 502, method, path });
       result = message(502, 'Temporarily unavailable', 'The archive is temporarily unavailable. Please try again in a few minutes.');
     }
     return head ? { ...result, body: '' } : result;

@@ -4,6 +4,8 @@
  * optional CONFIGURATION_SET, SEND_RATE_FRACTION, MAX_SEND_RATE, and the worker's deployment, which sizes the queue
  * messages to the paced rate (core/sending/message-size.ts): WORKER_CONCURRENCY (its SQS maximum concurrency,
  * default 1), WORKER_TIMEOUT_SECONDS (default 300), WORKER_BATCH_SIZE (messages per invocation, default 10).
+ * Optional POWERTOOLS_SERVICE_NAME, POWERTOOLS_LOG_LEVEL: Powertools Logger entries carrying the campaign id, and
+ * the Enqueued metric (EMF), see send.ts and runtime/observability.ts.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -21,6 +23,7 @@ import { renderForSend } from '../core/sending/render-for-send.ts';
 import { unsubscribeTokenSigner } from '../core/sending/unsubscribe-token.ts';
 import { documentClient, secretsClient, sesClient } from '../runtime/aws-clients.ts';
 import { configFor, loadConfig, positiveInt } from '../runtime/config.ts';
+import { log, metricCounts, withLogKeys } from '../runtime/observability.ts';
 import { createSendHandler } from './send.ts';
 
 const config = loadConfig(
@@ -57,4 +60,4 @@ export const handler = createSendHandler({
   publicBaseUrl: config.PUBLIC_BASE_URL,
   unsubscribeToken: unsubscribeTokenSigner(secretsManagerTokenKeys(secretsClient(), config.TOKEN_SECRET_ARN), systemClock),
   ...(config.CONFIGURATION_SET ? { configurationSet: config.CONFIGURATION_SET } : {}),
-});
+}, { log, withKeys: withLogKeys, counts: metricCounts() });

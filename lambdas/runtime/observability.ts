@@ -42,12 +42,13 @@ export const log: DetailLogger = {
 };
 
 /**
- * {@link logger} behind the `(message, err)` port: an Error is formatted by Powertools (name, message, stack, its
- * own properties such as the SDK's `$metadata`, and its `cause` chain); anything else thrown is logged as a string.
+ * {@link logger} behind the `(message, err, detail?)` port of the HTTP handlers and the subscriber service: one
+ * ERROR entry with the detail's keys and, under `error`, what was thrown. Powertools formats an Error (name,
+ * message, location, stack, its own properties such as the SDK's `$metadata`, and its `cause` chain, each cause
+ * formatted the same way); anything else thrown is logged as a string.
  */
-export function logError(message: string, err: unknown): void {
-  if (err instanceof Error) logger.error(message, err);
-  else logger.error(message, { error: String(err) });
+export function logError(message: string, err: unknown, detail: Record<string, unknown> = {}): void {
+  logger.error(message, { ...detail, error: err instanceof Error ? err : String(err) });
 }
 
 /** The part of a Powertools Logger {@link withLogKeys} needs. */
