@@ -57,6 +57,11 @@ export const BUNDLE_STUBS: Readonly<Record<string, string>> = {
   // cheerio (two versions, for mjml-core and juice) requires undici for `fromURL` and encoding-sniffer (with
   // iconv-lite's tables) for `loadBuffer`; MJML only calls `load` on strings. Two undici copies were 940 KB.
   undici: 'cheerio fromURL (never called: MJML parses strings)',
+  // mjml-core calls juice only for <mj-style inline="inline"> and cheerio only for <mj-html-attributes>; our email
+  // templates (templates/email) use neither, and authors write Markdown, never MJML. Together with parse5, css-select
+  // and dom-serializer, which only they pull in, they were about 550 KB of the send bundle and much of its init.
+  juice: 'mjml-core: inlining <mj-style inline="inline"> (our templates have none)',
+  cheerio: 'mjml-core: applying <mj-html-attributes> (our templates have none)',
   'encoding-sniffer': 'cheerio loadBuffer/decodeStream (never called)',
   // mjml-core requires htmlnano and cssnano-preset-lite for `minify: true`; render.ts compiles with minify off.
   // htmlnano imports cosmiconfig, whose TypeScript-config loader pulled in the whole TypeScript compiler (3.5 MB).

@@ -65,6 +65,11 @@ describe('every function bundle', () => {
     }
   });
 
+  it('send carries MJML without juice, cheerio or parse5 (our templates use neither inline styles nor mj-html-attributes)', () => {
+    expect(copiesOf('send', 'mjml-core')).toHaveLength(1);
+    for (const dep of ['juice', 'cheerio', 'parse5', 'css-select']) expect(copiesOf('send', dep), dep).toEqual([]);
+  });
+
   it('the worker carries Powertools Logger and Metrics (issue 13)', () => {
     expect(copiesOf('worker', '@aws-lambda-powertools/logger')).toHaveLength(1);
     expect(copiesOf('worker', '@aws-lambda-powertools/metrics')).toHaveLength(1);
