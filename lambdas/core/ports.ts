@@ -173,7 +173,12 @@ export interface CampaignRepository {
   list(): Promise<CampaignRecord[]>;
   /** Claim the pair: absent|QUEUED → SENDING. Returns the status found when the claim fails. */
   claim(campaignId: string, email: string, now: Date): Promise<{ claimed: true } | { claimed: false; status: DeliveryStatus }>;
-  /** Give a claim back: SENDING → QUEUED (throttling, campaign paused). No-op when the pair is not SENDING. */
+  /**
+   * Give a claim back: SENDING or UNKNOWN → QUEUED, called only by the lane holding the claim when SES certainly did
+   * not take the email (throttled, unreachable, campaign paused). UNKNOWN too: a concurrent duplicate of the message
+   * may have found the pair SENDING while this lane's SendEmail was in flight and recorded it UNKNOWN; since a pair
+   * is claimed only from absent or QUEUED, that UNKNOWN can only stand for this lane's claim. No-op otherwise.
+   */
   release(campaignId: string, email: string): Promise<void>;
   /**
    * Park recipients that were not attempted (campaign paused, message about to be dead-lettered): creates QUEUED

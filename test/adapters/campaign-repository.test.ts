@@ -58,6 +58,20 @@ describe.each(implementations)('CampaignRepository contract (%s)', (_name, make)
     expect(await repo.claim('c1', 'a@x.com', now)).toEqual({ claimed: false, status: 'SENT' });
   });
 
+  it('release gives a claim back also after a concurrent duplicate recorded it UNKNOWN; a final SENT, FAILED or SKIPPED stays', async () => {
+    await start(repo);
+    expect(await repo.claim('c1', 'a@x.com', now)).toEqual({ claimed: true });
+    // Another delivery of the same recipient found the pair SENDING while this claim's SendEmail was in flight.
+    expect(await repo.recordDelivery('c1', 'a@x.com', 'UNKNOWN', { error: 'found SENDING on retry' })).toBe(true);
+    // SES refused the connection: the email certainly did not go, so the claim goes back and the pair is sendable.
+    await repo.release('c1', 'a@x.com');
+    expect(await repo.deliveryStatus('c1', 'a@x.com')).toBe('QUEUED');
+    expect(await repo.claim('c1', 'a@x.com', now)).toEqual({ claimed: true });
+    await repo.recordDelivery('c1', 'a@x.com', 'SENT', { messageId: 'm1' });
+    await repo.release('c1', 'a@x.com');
+    expect(await repo.deliveryStatus('c1', 'a@x.com')).toBe('SENT');
+  });
+
   it('twenty concurrent claims of one pair: exactly one wins', async () => {
     await start(repo);
     const results = await Promise.all(Array.from({ length: 20 }, () => repo.claim('c1', 'race@x.com', now)));

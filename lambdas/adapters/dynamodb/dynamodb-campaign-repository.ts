@@ -258,7 +258,7 @@ export class DynamoDbCampaignRepository implements CampaignRepository {
   }
 
   async release(campaignId: string, email: string): Promise<void> {
-    await this.conditionalUpdate(campaignId, email, 'QUEUED', ['SENDING'], {});
+    await this.conditionalUpdate(campaignId, email, 'QUEUED', ['SENDING', 'UNKNOWN'], {});
   }
 
   async park(campaignId: string, recipients: PendingRecipient[]): Promise<void> {

@@ -108,7 +108,7 @@ export class MemoryCampaignRepository implements CampaignRepository {
 
   async release(campaignId: string, email: string): Promise<void> {
     const p = this.pairsOf(campaignId).get(identityKey(email));
-    if (p?.status === 'SENDING') p.status = 'QUEUED';
+    if (p?.status === 'SENDING' || p?.status === 'UNKNOWN') p.status = 'QUEUED';
   }
 
   async park(campaignId: string, recipients: PendingRecipient[]): Promise<void> {

@@ -30,15 +30,22 @@ function isDailyQuota(message: string): boolean {
 }
 
 /**
- * Socket error codes raised before a single byte of the request can have been sent: the connection itself failed
- * (refused, no route, name resolution). Retrying them can never send an email twice.
+ * Socket error codes that only the connection itself can raise (refused, name resolution): no byte of the request
+ * can have been sent. Retrying them can never send an email twice.
  */
-const UNSENT_CODES = new Set([
-  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH',
-  'ENETDOWN', 'EADDRNOTAVAIL',
-]);
-/** Certificate verification failures (OpenSSL's codes as Node.js reports them): the TLS handshake never completed. */
-const TLS_CERT_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_(GET|VERIFY|DECRYPT)|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$)/;
+const UNSENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NONAME']);
+/**
+ * Routing failures: unsent when the connect failed (`syscall: 'connect'`), but a reused keep-alive socket can raise
+ * them after the request was written (a route lost mid-request), so without that proof they stay in doubt.
+ */
+const ROUTE_CODES = new Set(['EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'EADDRNOTAVAIL']);
+/**
+ * Certificate verification and handshake failures (OpenSSL's codes as Node.js reports them): the TLS handshake never
+ * completed. Not every ERR_SSL_ code: a record-layer error (ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC) can come
+ * after the request was written.
+ */
+const TLS_CERT_CODE =
+  /^(ERR_TLS_CERT_|ERR_TLS_HANDSHAKE_TIMEOUT$|ERR_SSL_(WRONG_VERSION_NUMBER|UNSUPPORTED_PROTOCOL|NO_PROTOCOLS_AVAILABLE|TLSV1_ALERT_PROTOCOL_VERSION|[A-Z0-9_]*HANDSHAKE_FAILURE)$|CERT_|UNABLE_TO_(GET|VERIFY|DECRYPT)|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$)/;
 /** Messages of failures before the request was written: Node's TLS handshake reset, the SDK's connect timeout. */
 const UNSENT_MESSAGE = /before secure TLS connection was established|did not establish a connection/i;
 
@@ -52,6 +59,7 @@ export function isUnsentError(err: unknown): boolean {
   const code = typeof e.code === 'string' ? e.code : '';
   const message = typeof e.message === 'string' ? e.message : '';
   if (UNSENT_CODES.has(code) || TLS_CERT_CODE.test(code)) return true;
+  if (ROUTE_CODES.has(code)) return e.syscall === 'connect';
   // getaddrinfo failures carry the syscall even with an unusual code.
   if (e.syscall === 'getaddrinfo') return true;
   return UNSENT_MESSAGE.test(message);

@@ -54,6 +54,16 @@ describe('classifySendError', () => {
     expect(classifySendError(Object.assign(new Error(message), { code, ...(syscall ? { syscall } : {}) }))).toBe('unsent');
   });
 
+  it('a lost route or a TLS record error on a socket that may have carried the request is in doubt, not unsent', () => {
+    for (const code of ['EHOSTUNREACH', 'ENETUNREACH']) {
+      expect(classifySendError(Object.assign(new Error(`read ${code}`), { code, syscall: 'read' })), code).toBe('in-doubt');
+      expect(classifySendError(Object.assign(new Error(code), { code })), code).toBe('in-doubt');
+    }
+    const badRecord = Object.assign(new Error('decryption failed or bad record mac'), { code: 'ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC' });
+    expect(classifySendError(badRecord)).toBe('in-doubt');
+    expect(classifySendError(Object.assign(new Error('wrong version number'), { code: 'ERR_SSL_WRONG_VERSION_NUMBER' }))).toBe('unsent');
+  });
+
   it('the TLS handshake reset and the SDK connect timeout are unsent; a reset after connecting is not', () => {
     const tlsReset = Object.assign(new Error('Client network socket disconnected before secure TLS connection was established'), {
       name: 'TimeoutError', code: 'ECONNRESET',
