@@ -104,7 +104,9 @@ export async function openSendTarget(opts: { aws?: boolean }, env: Env = process
         if (table.local && e.$metadata?.httpStatusCode === 404) {
           throw new CliError('the local stack does not serve the send function yet (restart it with `npm start`)', EXIT.UNREACHABLE);
         }
-        throw new CliError(`cannot invoke the send function: ${e.message ?? e.name}`, EXIT.UNREACHABLE);
+        // Only no answer at all is "unreachable" (exit 3); a refusal (AccessDenied, a wrong function name) is an
+        // answer, and retrying or starting the stack would not help.
+        throw new CliError(`cannot invoke the send function: ${e.message ?? e.name}`, isConnectionError(err) ? EXIT.UNREACHABLE : EXIT.FAILED);
       }
       const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
       let body: unknown;

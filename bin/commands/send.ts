@@ -306,7 +306,10 @@ export async function runSend(file: string, opts: SendOptions, io: CommandIo): P
           return io.exit(EXIT.FAILED);
         }
       }
-      if (at) return schedule(target, { campaignId: plan.campaignId, at, subject: plan.subject }, { issue, mode: 'send', ...force }, io, !!opts.json);
+      // `resume: true`: a firing that crashes mid-fan-out is retried (Lambda's async retries, the local timer's), and
+      // the retry must continue that campaign rather than report it as existing.
+      const input = { issue, mode: 'send', ...force, resume: true };
+      if (at) return schedule(target, { campaignId: plan.campaignId, at, subject: plan.subject }, input, io, !!opts.json);
     }
 
     const result = await invokeUntilFannedOut(target, { issue, mode: 'send', ...force });
@@ -330,6 +333,8 @@ function schedulesFor(target: SendTarget, create = false): ScheduledSends {
 }
 
 async function schedule(target: SendTarget, send: ScheduledSend, input: unknown, io: CommandIo, json: boolean): Promise<void> {
+  // Checked again: the time may have passed while the plan was shown and the question answered.
+  if (send.at.getTime() <= io.now().getTime()) throw new CliError(`${utc(send.at)} has passed meanwhile: nothing was scheduled`);
   await schedulesFor(target, true).create(send, input);
   if (json) io.stdout.write(`${JSON.stringify(scheduledJson(send))}\n`);
   else {

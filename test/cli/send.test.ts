@@ -332,6 +332,19 @@ describe('newsletter send on a terminal (fake TTY streams, in process)', { timeo
     expect((await sending.campaigns.get('cli-tty-2'))?.status).toBe('SENT');
   });
 
+  it('--at: a time that passes while the question waits is refused when answered, and nothing is scheduled', async () => {
+    const io = terminalIo('y');
+    // The clock reads now for --at, then an hour later when the answer comes.
+    const start = Date.now();
+    let reads = 0;
+    io.now = () => new Date(start + (reads++ === 0 ? 0 : 3_600_000));
+    const at = new Date(start + 600_000).toISOString();
+    await expect(runSend(join(dir, issueFile('tty-5.md', 'cli-tty-5')), { at }, io)).rejects.toThrow(/has passed meanwhile: nothing was scheduled/);
+    expect(io.err()).toMatch(/\[y\/N\] $/);
+    const status = await newsletter(env(), 'status', 'cli-tty-5');
+    expect(status.code).toBe(EXIT.NOT_FOUND);
+  });
+
   it('--yes skips the question; a closed input (Ctrl+D) counts as no', async () => {
     const yes = terminalIo(undefined);
     await runSend(join(dir, issueFile('tty-3.md', 'cli-tty-3')), { yes: true, json: true }, yes);
