@@ -28,9 +28,12 @@
  * recipients as QUEUED pairs, pauses the campaign with the reason, and acknowledges the message; `resume`
  * continues. It keeps no state for this: each earlier receive that made progress finished at least one recipient,
  * which this receive finds already final, so `receiveCount - recipients found final` is a lower bound of the
- * receives without progress (it never gives up early; at worst a few receives late). The queue's maxReceiveCount
- * should exceed a message's recipients plus `maxIdleReceives`, so that only invocations that crash every time
- * (timeouts, out of memory) reach the DLQ.
+ * receives without progress (it never gives up early; at worst a few receives late). SQS's last receive before the
+ * DLQ (`maxReceiveCount`) is a give-up point too, progress or not: the deployed queue allows 5 receives, 30 minutes
+ * apart, so a message that is still unfinished after about two hours of throttling or outages parks its recipients
+ * and pauses the campaign for the operator, and a message whose invocation crashes every time (timeouts, out of
+ * memory) reaches the DLQ after 5 tries instead of dozens. Messages are sized so one invocation can send them at the
+ * paced rate (message-size.ts), so an ordinary send never gets near that point.
  */
 import type { CampaignStatus, OutboundEmail, SubscriberStatus } from '../model.ts';
 import type { CampaignRepository, Clock, IssueStore, Mailer, StoredIssue, SubscriberRepository } from '../ports.ts';
