@@ -162,6 +162,9 @@ export class StatelessStack extends Stack {
     // Not behind the API: the operator invokes it with IAM (npx newsletter send <issue.md> --aws).
     const send = new NewsletterFunction(this, 'Send', {
       handlerName: 'send',
+      // Pending scheduled sends (in the stateful stack's group) name this function by ARN: a fixed name keeps them
+      // working when the stateless stack is replaced (deleted, then deployed again).
+      functionName: `${props.settings.stackPrefix}-send`,
       description: 'Operator: render an issue once, store it, claim the campaign, fan recipients out to SQS',
       includeTemplates: true,
       memorySize: FUNCTION_MEMORY_MB.send,

@@ -30,6 +30,11 @@ export interface NewsletterFunctionProps {
   readonly description: string;
   /** MB; required, from FUNCTION_MEMORY_MB (infra/settings.ts), the one table the cost model also reads. */
   readonly memorySize: number;
+  /**
+   * A fixed physical name, for a function something outside this stack names by ARN (EventBridge Scheduler's
+   * schedules name the send function): it survives a replacement of the stateless stack. Default: generated.
+   */
+  readonly functionName?: string;
   /** Default 10 s: HTTP handlers must answer well inside API Gateway's 30 s limit. */
   readonly timeout?: Duration;
   /**
@@ -96,6 +101,7 @@ export class NewsletterFunction extends NodejsFunction {
     super(scope, id, {
       entry: handlerEntry(props.handlerName),
       handler: 'handler',
+      ...(props.functionName ? { functionName: props.functionName } : {}),
       projectRoot: REPO_ROOT,
       depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
       description: props.description,
@@ -108,7 +114,12 @@ export class NewsletterFunction extends NodejsFunction {
       role,
       bundling: bundlingOptions(props.handlerName, emails),
       // No NODE_OPTIONS=--enable-source-maps: the bundles ship without maps (see bundlingOptions).
-      environment: includeTemplates ? { TEMPLATES_DIR: LAMBDA_TEMPLATES_DIR } : {},
+      environment: {
+        // The `service` of every log entry and the dimension of every metric, so each function's counts (the
+        // worker's and the events function's `Dropped`, say) stay apart.
+        POWERTOOLS_SERVICE_NAME: `newsletter-${props.handlerName}`,
+        ...(includeTemplates ? { TEMPLATES_DIR: LAMBDA_TEMPLATES_DIR } : {}),
+      },
     });
     this.executionRole = role;
     logGroup.grantWrite(role);

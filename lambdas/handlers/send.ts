@@ -4,7 +4,8 @@
  * (`status: 'invalid'`), never an exception.
  *
  * Logs (when given a logger): what was asked (`send requested`: mode, resume, force, the issue's S3 key; never the
- * Markdown or the test addresses), how it ended (`send <status>`, with the campaign's counts), or the fault that
+ * Markdown or the test addresses), how it ended (`send <status>`, with the campaign's counts; for an `invalid`
+ * input its one-line reason, which can quote the offending value, e.g. a malformed test address), or the fault that
  * made it throw (`send failed`, with its cause), once. Every entry written once the campaign is known (the resumed
  * id, or the rendered issue's slug) carries `campaignId`: it is appended to the logger's keys for the invocation
  * and removed after. Metrics (when given counts): `Enqueued`, the recipients this invocation put on the queue.

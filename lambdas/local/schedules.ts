@@ -118,14 +118,22 @@ export function startLocalScheduler(options: LocalSchedulerOptions): LocalSchedu
     writeFileSync(tmp, `${JSON.stringify({ schedules: [...schedules.values()] }, null, 2)}\n`);
     renameSync(tmp, file);
   };
-  const pending = () => [...schedules.values()].filter((s) => !s.fired).sort((a, b) => a.dueMs - b.dueMs);
+  const pending = () => [...schedules.values()].filter((s) => !s.fired && s.State === 'ENABLED').sort((a, b) => a.dueMs - b.dueMs);
+  /** A failed save (disk full) is reported, never a reason to fire a send again or to stop the timer. */
+  const trySave = (name: string) => {
+    try {
+      save();
+    } catch (err) {
+      options.onFire?.({ name, error: `cannot save ${SCHEDULES_FILE}: ${String((err as Error)?.message ?? err).split('\n')[0]}`, willRetry: false });
+    }
+  };
 
   const arm = () => {
     if (timer) clearTimeout(timer);
     timer = undefined;
     const next = pending()[0];
     if (stopped || !next) return;
-    timer = setTimeout(() => void (firing = firing.then(fireDue)), Math.min(Math.max(0, next.dueMs - clock.now().getTime()), MAX_TIMER_MS));
+    timer = setTimeout(() => void (firing = firing.then(fireDue).catch(() => arm())), Math.min(Math.max(0, next.dueMs - clock.now().getTime()), MAX_TIMER_MS));
     timer.unref();
   };
 
@@ -133,22 +141,27 @@ export function startLocalScheduler(options: LocalSchedulerOptions): LocalSchedu
     for (const s of pending()) {
       if (stopped || s.dueMs > clock.now().getTime()) break;
       const k = key(s.GroupName, s.Name);
+      let result: SendResult;
       try {
-        const result = await fireSend(options.invoke, JSON.parse(s.Target.Input ?? '{}') as Record<string, unknown>);
-        if (schedules.get(k) === s) {
-          if (s.ActionAfterCompletion === 'DELETE') schedules.delete(k);
-          else s.fired = true;
-          save();
-        }
-        options.onFire?.({ name: s.Name, result });
+        result = await fireSend(options.invoke, JSON.parse(s.Target.Input ?? '{}') as Record<string, unknown>);
       } catch (err) {
         s.attempts = (s.attempts ?? 0) + 1;
         const willRetry = s.attempts < MAX_ATTEMPTS;
-        if (willRetry) s.dueMs = clock.now().getTime() + (options.retryMs ?? 5000);
-        else schedules.delete(k);
-        if (schedules.has(k) || !willRetry) save();
+        // Only this schedule: one cancelled and created again under the same name meanwhile is left alone.
+        if (schedules.get(k) === s) {
+          if (willRetry) s.dueMs = clock.now().getTime() + (options.retryMs ?? 5000);
+          else schedules.delete(k);
+          trySave(s.Name);
+        }
         options.onFire?.({ name: s.Name, error: String((err as Error)?.message ?? err).split('\n')[0]!, willRetry });
+        continue;
       }
+      if (schedules.get(k) === s) {
+        if (s.ActionAfterCompletion === 'DELETE') schedules.delete(k);
+        else s.fired = true;
+        trySave(s.Name);
+      }
+      options.onFire?.({ name: s.Name, result });
     }
     arm();
   };

@@ -27,8 +27,18 @@ export function documentClient(): DynamoDBDocumentClient {
   return doc;
 }
 
+/**
+ * SES for the subscribers function (confirmation and welcome emails) and send's test mode: bounded, so a hung or
+ * throttled SES fails the call well inside the 10 s function timeout (two attempts of at most 2 s to connect and
+ * 3 s to answer) instead of timing the whole request out with a 5xx after the subscriber was already confirmed.
+ */
+export const SES_HTTP_CLIENT_OPTIONS = {
+  maxAttempts: 2,
+  requestHandler: { connectionTimeout: 2_000, requestTimeout: 3_000, throwOnRequestTimeout: true },
+} as const;
+
 export function sesClient(): SESv2Client {
-  ses ??= new SESv2Client({});
+  ses ??= new SESv2Client(SES_HTTP_CLIENT_OPTIONS);
   return ses;
 }
 

@@ -55,6 +55,18 @@ describe('loadWelcomeEmail', () => {
     expect(email!.html).not.toContain('from the environment');
   });
 
+  it('a $ in a value is text, never a replacement pattern ($&, $$)', async () => {
+    const email = await loadWelcomeEmail({
+      file: welcomeFile('dollars.md', WELCOME),
+      postalAddress: 'Save $$ & $& Co, 1 Main St',
+      senderName: "Akira's $' News",
+      archiveUrl: 'https://example.org/archive',
+    });
+    expect(email!.text).toContain("Akira's $' News · Save $$ & $& Co, 1 Main St");
+    expect(email!.html).toContain('Save $$ &amp; $&amp; Co, 1 Main St');
+    expect(email!.html).not.toMatch(/\{\{(postalAddress|senderName)\}\}/);
+  });
+
   it('names every missing deployment value', async () => {
     vi.stubEnv('POSTAL_ADDRESS', '');
     vi.stubEnv('SENDER', '');

@@ -163,6 +163,15 @@ describe('stateless stack: functions', () => {
       expect(p.TracingConfig, id).toEqual({ Mode: 'Active' });
       // Maps of the minified bundles were megabytes and parsing them slowed init (infra/bundling.ts).
       expect(p.Environment.Variables.NODE_OPTIONS, id).toBeUndefined();
+      // Each function's own `service` in logs and metric dimensions.
+      expect(p.Environment.Variables.POWERTOOLS_SERVICE_NAME, id).toMatch(/^newsletter-[a-z-]+$/);
+    }
+    const services = FUNCTION_IDS.map((id) => functionProps(full.statelessTemplate, id).Environment.Variables.POWERTOOLS_SERVICE_NAME);
+    expect(new Set(services).size).toBe(FUNCTION_IDS.length);
+    // Scheduled sends name the send function by ARN: its name is fixed, so they survive a replacement of this stack.
+    expect(functionProps(full.statelessTemplate, 'Send').FunctionName).toBe('Newsletter-send');
+    for (const id of FUNCTION_IDS.filter((f) => f !== 'Send')) {
+      expect(functionProps(full.statelessTemplate, id).FunctionName, id).toBeUndefined();
     }
   });
 

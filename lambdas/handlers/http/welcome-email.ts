@@ -122,7 +122,8 @@ function fillDeploymentValues(
 ): WelcomeEmailTemplate {
   const fill = (s: string, escape: (v: string) => string) =>
     Object.entries(DEPLOYMENT_PLACEHOLDERS).reduce(
-      (out, [key, placeholder]) => out.replaceAll(placeholder, escape(values[key as keyof typeof values])),
+      // A function, not a string: `$&`, `$$`… in a sender name or postal address are text, not replacement patterns.
+      (out, [key, placeholder]) => out.replaceAll(placeholder, () => escape(values[key as keyof typeof values])),
       s,
     );
   const asIs = (v: string) => v;
