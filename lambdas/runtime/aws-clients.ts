@@ -29,12 +29,12 @@ export function documentClient(): DynamoDBDocumentClient {
 
 /**
  * SES for the subscribers function (confirmation and welcome emails) and send's test mode: bounded, so a hung or
- * throttled SES fails the call well inside the 10 s function timeout (two attempts of at most 2 s to connect and
+ * throttled SES fails the call well inside the 10 s function timeout (two attempts of at most 1 s to connect and
  * 3 s to answer) instead of timing the whole request out with a 5xx after the subscriber was already confirmed.
  */
 export const SES_HTTP_CLIENT_OPTIONS = {
   maxAttempts: 2,
-  requestHandler: { connectionTimeout: 2_000, requestTimeout: 3_000, throwOnRequestTimeout: true },
+  requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000, throwOnRequestTimeout: true },
 } as const;
 
 export function sesClient(): SESv2Client {
