@@ -238,6 +238,8 @@ export interface Mailer {
 export interface QueueMessage {
   id: string;
   body: string;
+  /** How many recipients the body carries (the send function's `Enqueued` metric); not sent to the queue. */
+  recipients?: number;
 }
 export interface Queue {
   /** Up to 10 messages. Returns the ids that failed (SQS `Failed[]`), which the caller retries. */

@@ -76,16 +76,6 @@ function campaignOf(r: SendResult): string | undefined {
   return 'campaignId' in r ? r.campaignId : undefined;
 }
 
-/** Recipients in the messages the queue accepted (the worker's RecipientBatch bodies, see core/sending/compose.ts). */
-function recipientsIn(body: string): number {
-  try {
-    const recipients = (JSON.parse(body) as { recipients?: unknown }).recipients;
-    return Array.isArray(recipients) ? recipients.length : 0;
-  } catch {
-    return 0;
-  }
-}
-
 export function createSendHandler(
   deps: SendDeps,
   observe: SendObservability = {},
@@ -107,7 +97,7 @@ export function createSendHandler(
         sendBatch: async (messages) => {
           const result = await deps.queue.sendBatch(messages);
           const failed = new Set(result.failedIds);
-          for (const m of messages) if (!failed.has(m.id)) enqueued += recipientsIn(m.body);
+          for (const m of messages) if (!failed.has(m.id)) enqueued += m.recipients ?? 0;
           return result;
         },
       };

@@ -19,6 +19,7 @@ import type {
   Mailer,
   PendingRecipient,
   Queue,
+  QueueMessage,
   StoredIssue,
   SubscriberRepository,
 } from '../ports.ts';
@@ -409,11 +410,11 @@ export async function enqueueRecipients(
 ): Promise<number> {
   const time = deps.time ?? realSleeper;
   const size = Math.min(RECIPIENTS_PER_MESSAGE, Math.max(1, Math.floor(perMessage)));
-  const messages: Array<{ id: string; body: string }> = [];
+  const messages: QueueMessage[] = [];
   for (let i = 0; i < recipients.length; i += size) {
     // The worker's RecipientBatch (compose.ts), with each recipient's `attributes` when it has any.
     const batch: { campaignId: string; recipients: PendingRecipient[] } = { campaignId, recipients: recipients.slice(i, i + size).map(queuedRecipient) };
-    messages.push({ id: String(messages.length), body: JSON.stringify(batch) });
+    messages.push({ id: String(messages.length), body: JSON.stringify(batch), recipients: batch.recipients.length });
   }
   const attempts = deps.enqueueAttempts ?? 8;
   for (let g = 0; g < messages.length; g += 10) {
